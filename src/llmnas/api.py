@@ -1,0 +1,152 @@
+"""Python API: start, resume and open runs.
+
+```python
+import llmnas
+summary = llmnas.search(space="nb201", dataset="cifar100", strategy="rea", budget=100, seed=1,
+                        store="runs/demo.sqlite")
+print(summary.best.report, summary.best.arch)
+```
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig, make_config
+from .errors import ConfigError
+from .problem import Problem, build_problem
+from .runner import History, Runner, RunSummary, TrialCallback, check_requirements, summarize
+from .seeding import child_rng
+from .store import Store, StudyInfo
+from .strategies import STRATEGIES
+from .strategies.base import Strategy, StrategyContext
+from .versions import versions
+
+
+def _settings(strategy_cls: type[Strategy], options: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from .config import validation_message
+
+    try:
+        return strategy_cls.Settings.model_validate(options)
+    except ValidationError as exc:
+        msg = validation_message(exc, f"strategy {strategy_cls.name!r} option")
+        valid = ", ".join(strategy_cls.Settings.model_fields) or "none"
+        raise ConfigError(f"{msg}; valid options: {valid}") from None
+
+
+def prepare(cfg: RunConfig) -> tuple[Problem, type[Strategy], Any]:
+    """Validate everything a run needs before anything is written."""
+    strategy_cls = STRATEGIES.get(cfg.strategy)
+    settings = _settings(strategy_cls, cfg.strategy_options)
+    problem = build_problem(cfg)
+    check_requirements(strategy_cls, problem)
+    from .constraints import ConstraintSet
+
+    ConstraintSet(cfg.parsed_constraints(), problem.evaluator)  # unknown metric -> error now
+    size = problem.space.size()
+    if cfg.budget > size:
+        raise ConfigError(f"budget {cfg.budget} is larger than the space ({size:,} architectures); lower --budget")
+    return problem, strategy_cls, settings
+
+
+def resolved_config(cfg: RunConfig, problem: Problem) -> dict[str, Any]:
+    return {**cfg.model_dump(mode="json"), "resolved": problem.describe()}
+
+
+def default_study_name(cfg: RunConfig) -> str:
+    space = Path(cfg.space).stem if cfg.space.endswith((".yaml", ".yml")) else cfg.space
+    parts = [space, cfg.dataset or "", cfg.strategy, f"s{cfg.seed}"]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(p for p in parts if p))
+
+
+def default_store_path(cfg: RunConfig) -> Path:
+    return Path("runs") / f"{default_study_name(cfg)}-{time.strftime('%Y%m%d-%H%M%S')}.sqlite"
+
+
+class Run:
+    """An open study: its store, runner and strategy, ready to ``run()``."""
+
+    def __init__(self, store: Store, study: StudyInfo, cfg: RunConfig, on_trial: TrialCallback | None = None,
+                 llm: Any = None) -> None:
+        problem, strategy_cls, settings = prepare(cfg)
+        self.store, self.study, self.cfg, self.problem = store, study, cfg, problem
+        self.history = History()
+        for t in store.trials(study.id):
+            if t.status != "pending":
+                self.history.add(t)
+        ctx = StrategyContext(
+            space=problem.space, rng=child_rng(cfg.seed, "strategy"), history=self.history, llm=llm, seed=cfg.seed,
+            run_info={"constraints": cfg.constraints, "signal": problem.evaluator.signal_name,
+                      "higher_is_better": problem.evaluator.higher_is_better, "budget": cfg.budget},
+        )
+        self.strategy = strategy_cls(ctx, settings)
+        self.runner = Runner(store, study, cfg, problem, self.strategy, self.history, on_trial)
+
+    def run(self) -> RunSummary:
+        self.runner.run()
+        return self.summary()
+
+    def summary(self) -> RunSummary:
+        study = self.store.get_study(self.study.name)
+        return summarize(self.store, study)
+
+
+def start(cfg: RunConfig, store_path: str | Path, study: str | None = None, *, load_if_exists: bool = False,
+          on_trial: TrialCallback | None = None, store: Store | None = None) -> Run:
+    """Create (or, with ``load_if_exists``, reopen) a study and return it ready to run."""
+    problem, _, _ = prepare(cfg)
+    own = store is None
+    store = store or Store(store_path)
+    try:
+        info = store.create_study(study or default_study_name(cfg), resolved_config(cfg, problem), cfg.seed,
+                                  versions(), load_if_exists=load_if_exists)
+        if load_if_exists:
+            cfg = make_config({k: v for k, v in info.config.items() if k != "resolved"})
+        return Run(store, info, cfg, on_trial)
+    except BaseException:
+        if own:
+            store.close()
+        raise
+
+
+def reopen(store_path: str | Path, study: str | None = None, *, budget: int | None = None,
+           on_trial: TrialCallback | None = None) -> Run:
+    """Reopen a stored study to continue it (``llmnas resume``); ``budget`` may extend it."""
+    store = Store(store_path, create=False)
+    try:
+        info = store.get_study(study)
+        data = {k: v for k, v in info.config.items() if k != "resolved"}
+        if budget is not None:
+            data["budget"] = budget
+        cfg = make_config(data, where="stored config")
+        if budget is not None:
+            problem, _, _ = prepare(cfg)
+            store.update_config(info.id, resolved_config(cfg, problem))
+            info = store.get_study(info.name)
+        return Run(store, info, cfg, on_trial)
+    except BaseException:
+        store.close()
+        raise
+
+
+def search(store: str | Path | None = None, study: str | None = None, **config: Any) -> RunSummary:
+    """Run a search from keyword config (see :class:`~llmnas.config.RunConfig`)."""
+    cfg = make_config(config)
+    run = start(cfg, store or default_store_path(cfg), study)
+    try:
+        return run.run()
+    finally:
+        run.store.close()
+
+
+def resume(store: str | Path, study: str | None = None, budget: int | None = None) -> RunSummary:
+    run = reopen(store, study, budget=budget)
+    try:
+        return run.run()
+    finally:
+        run.store.close()

@@ -1,0 +1,174 @@
+"""Benchmark grid: strategies x datasets x budgets x seeds, run in parallel processes.
+
+Every run is a study in a SQLite store under the output folder (one store file per task), so
+``llmnas plot``/``show`` read bench results like any other run. Per-run results go to
+``runs.csv``; the aggregate (mean +- population std over seeds) to ``summary.csv`` and
+``summary.md``.
+
+Protocol (peers.md §4.3): the budget counts unique evaluated architectures; the search signal
+is the evaluator's (NB201: 200-epoch validation); ``test`` is the report metric (200-epoch test)
+of the architecture with the best signal; ``best_test`` is the best report metric seen.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .api import prepare, start
+from .config import make_config
+from .store import Store
+
+#: Reference table, peers.md §4.3 (200 seeds, budget 100, 200-epoch validation signal).
+REFERENCE_NB201_100 = {
+    ("rs", "cifar10"): 93.78, ("rs", "cifar100"): 71.44, ("rs", "imagenet16-120"): 45.42,
+    ("rea", "cifar10"): 94.11, ("rea", "cifar100"): 72.60, ("rea", "imagenet16-120"): 46.11,
+    ("ls", "cifar10"): 94.17, ("ls", "cifar100"): 73.07, ("ls", "imagenet16-120"): 46.14,
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    strategy: str
+    dataset: str | None
+    budget: int
+    seeds: tuple[int, ...]
+    base: dict[str, Any]  # the rest of the run config (space, signal, constraints, llm ...)
+    store: str
+
+
+def plan(strategies: list[str], datasets: list[str | None], budgets: list[int], seeds: list[int],
+         base: dict[str, Any], out: Path, chunk: int | None = None) -> list[Task]:
+    """Validate every cell up front (bad input fails before any process starts), then split seeds."""
+    from .strategies import STRATEGIES
+
+    tasks = []
+    for strategy in strategies:
+        uses_llm = STRATEGIES.get(strategy).uses_llm
+        size = chunk or (1 if uses_llm else 25)
+        for dataset in datasets:
+            for budget in budgets:
+                prepare(make_config({**base, "strategy": strategy, "dataset": dataset, "budget": budget}))
+                for i in range(0, len(seeds), size):
+                    part = tuple(seeds[i : i + size])
+                    name = f"{strategy}-{dataset or 'default'}-b{budget}-s{part[0]}-{part[-1]}.sqlite"
+                    tasks.append(Task(strategy, dataset, budget, part, base, str(out / "stores" / name)))
+    return tasks
+
+
+def run_task(task: Task) -> list[dict[str, Any]]:
+    """Run (or continue) each seed of a task in its own study; returns one row per run."""
+    rows = []
+    with Store(task.store) as store:
+        for seed in task.seeds:
+            cfg = make_config({**task.base, "strategy": task.strategy, "dataset": task.dataset,
+                               "budget": task.budget, "seed": seed})
+            run = start(cfg, task.store, f"s{seed}", load_if_exists=True, store=store)
+            t0 = time.perf_counter()
+            summary = run.run() if run.summary().stop_reason not in ("budget", "target", "exhausted", "stalled") else run.summary()
+            wall = time.perf_counter() - t0
+            best = summary.best
+            totals = store.llm_totals(run.study.id)
+            rows.append({
+                "strategy": task.strategy, "space": cfg.space, "dataset": task.dataset, "budget": task.budget,
+                "seed": seed, "test": best.report if best else math.nan, "val": best.signal if best else math.nan,
+                "best_test": summary.best_report_seen if summary.best_report_seen is not None else math.nan,
+                "evaluated": summary.n_evaluated, "proposals": summary.n_trials,
+                "legal_share": 1 - summary.counts.get("illegal", 0) / max(summary.n_trials, 1),
+                "new_share": summary.n_evaluated / max(summary.n_trials, 1),
+                "llm_calls": totals["calls"], "tokens": totals["prompt_tokens"] + totals["completion_tokens"],
+                "llm_s": totals["llm_seconds"], "wall_s": wall, "stop": summary.stop_reason,
+                "store": task.store, "study": f"s{seed}",
+            })
+    return rows
+
+
+def execute(tasks: list[Task], workers: int, on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+    """Run tasks on ``workers`` processes (1: in this process); rows come back as tasks finish."""
+    rows: list[dict[str, Any]] = []
+    if workers <= 1:
+        for t in tasks:
+            r = run_task(t)
+            rows.extend(r)
+            if on_rows:
+                on_rows(r)
+        return rows
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_task, t) for t in tasks}
+        while futures:
+            done, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for f in done:
+                r = f.result()
+                rows.extend(r)
+                if on_rows:
+                    on_rows(r)
+    return rows
+
+
+def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean +- population std per (strategy, space, dataset, budget), in first-seen order."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["strategy"], r["space"], r["dataset"], r["budget"]), []).append(r)
+    out = []
+    for (strategy, space, dataset, budget), rs in groups.items():
+        def col(k: str) -> np.ndarray:
+            return np.array([r[k] for r in rs], dtype=float)
+
+        test, val, best = col("test"), col("val"), col("best_test")
+        out.append({
+            "strategy": strategy, "space": space, "dataset": dataset, "budget": budget, "seeds": len(rs),
+            "test_mean": float(np.mean(test)), "test_std": float(np.std(test)),
+            "val_mean": float(np.mean(val)), "best_test_mean": float(np.mean(best)),
+            "best_test_std": float(np.std(best)), "val_std": float(np.std(val)),
+            "evaluated_mean": float(np.mean(col("evaluated"))),
+            "legal_share": float(np.mean(col("legal_share"))), "new_share": float(np.mean(col("new_share"))),
+            "llm_calls_mean": float(np.mean(col("llm_calls"))), "tokens_mean": float(np.mean(col("tokens"))),
+            "llm_s_mean": float(np.mean(col("llm_s"))), "wall_s_mean": float(np.mean(col("wall_s"))),
+            "reference": REFERENCE_NB201_100.get((strategy, dataset)) if space == "nb201" and budget == 100 else None,
+        })
+    return out
+
+
+def write_outputs(out: Path, rows: list[dict[str, Any]], table: list[dict[str, Any]]) -> None:
+    import pandas as pd
+
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out / "runs.csv", index=False)
+    df = pd.DataFrame(table)
+    df.to_csv(out / "summary.csv", index=False)
+    (out / "summary.md").write_text(markdown_table(table))
+
+
+def markdown_table(table: list[dict[str, Any]]) -> str:
+    has_llm = any(r["llm_calls_mean"] for r in table)
+    head = ["strategy", "dataset", "budget", "seeds", "test (best-by-val)", "val", "best test seen"]
+    if any(r["reference"] is not None for r in table):
+        head.append("reference")
+    if has_llm:
+        head += ["legal", "new", "LLM calls", "tokens", "LLM s"]
+    head.append("wall s/run")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in table:
+        cells = [r["strategy"], str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
+                 f"{r['test_mean']:.2f} ± {r['test_std']:.2f}", f"{r['val_mean']:.2f}",
+                 f"{r['best_test_mean']:.2f} ± {r['best_test_std']:.2f}"]
+        if "reference" in head:
+            cells.append("" if r["reference"] is None else f"{r['reference']:.2f}")
+        if has_llm:
+            cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", f"{r['llm_calls_mean']:.0f}",
+                      f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
+        cells.append(f"{r['wall_s_mean']:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))

@@ -1,0 +1,350 @@
+"""Command line: ``llmnas search | resume | show | export | bench | plot``.
+
+Errors a user can fix print one line and exit with code 2 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .errors import ConfigError, LlmnasError
+
+app = typer.Typer(
+    name="llmnas",
+    help="LLM-guided neural architecture search with classical baselines on real search spaces.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+_STATE = {"debug": False}
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+    _STATE["debug"] = debug
+
+
+# ----- helpers -------------------------------------------------------------------------------
+def _kv(items: List[str], flag: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} {item!r} must look like KEY=VALUE")
+        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return out
+
+
+def _progress(total: int) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False,
+    )
+
+
+def _fmt(x: Any, nd: int = 2) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{nd}f}"
+    return str(x)
+
+
+def _run_with_progress(run: Any, quiet: bool) -> Any:
+    """Run a study with a progress bar over the budget."""
+    from .runner import Runner
+
+    try:
+        return _run_inner(run, quiet)
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted: every finished trial is stored; continue with `llmnas resume {run.store.path} --study {run.study.name}`")
+        raise typer.Exit(130) from None
+
+
+def _run_inner(run: Any, quiet: bool) -> Any:
+    from .runner import Runner
+
+    if quiet:
+        return run.run()
+    budget = run.cfg.budget
+    with _progress(budget) as progress:
+        task = progress.add_task(run.study.name, total=budget, completed=run.history.n_evaluated, info="")
+
+        def on_trial(t: Any, runner: Runner) -> None:
+            best = runner.history.best()
+            info = f"best {runner.evaluator.signal_name} {best.signal:.2f}" if best and best.signal is not None else ""
+            progress.update(task, completed=runner.history.n_evaluated, info=info)
+
+        run.runner.on_trial = on_trial
+        return run.run()
+
+
+def _print_summary(summary: Any) -> None:
+    best = summary.best
+    console.print(
+        f"[bold]{summary.study}[/bold]: stopped on [cyan]{summary.stop_reason}[/cyan] after "
+        f"{summary.n_evaluated} evaluations ({summary.n_trials} proposals) in {summary.wall_s:.1f} s"
+    )
+    if best is None:
+        console.print("no eligible architecture was evaluated")
+        return
+    console.print(
+        f"best by signal: signal {best.signal:.3f}, report {best.report:.3f}; best report seen "
+        f"{_fmt(summary.best_report_seen, 3)}; arch {json.dumps(best.arch)}"
+    )
+    console.print(f"store: {summary.store}")
+
+
+# ----- commands ------------------------------------------------------------------------------
+@app.command()
+def search(
+    space: Optional[str] = typer.Option(None, help="Built-in space (nb201) or a YAML space file."),
+    dataset: Optional[str] = typer.Option(None, help="nb201: cifar10, cifar100 or imagenet16-120."),
+    strategy: Optional[str] = typer.Option(None, help="Search strategy (rs, rea, ls, reinforce, ...)."),
+    budget: Optional[int] = typer.Option(None, help="Unique architectures to evaluate."),
+    seed: Optional[int] = typer.Option(None, help="Run seed."),
+    signal: Optional[str] = typer.Option(None, help="Search signal (nb201: val_200 or val_12)."),
+    constraint: List[str] = typer.Option([], "--constraint", "-c", help="e.g. 'flops_M <= 50' (repeatable)."),
+    over_budget: Optional[str] = typer.Option(None, help="evaluate-but-not-eligible | skip | penalize."),
+    penalty: Optional[float] = typer.Option(None, help="Score for over-budget archs under 'penalize'."),
+    target: Optional[float] = typer.Option(None, help="Stop once the best signal reaches this value."),
+    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE (repeatable)."),
+    space_option: List[str] = typer.Option([], "--space-option", help="Space option KEY=VALUE, e.g. canonical=isomorphism."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML run config; flags override it."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run store (.sqlite); default runs/<name>-<time>.sqlite."),
+    study: Optional[str] = typer.Option(None, help="Study name inside the store."),
+    load_if_exists: bool = typer.Option(False, help="Continue the study if it already exists."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Run a search and store every trial."""
+    from .api import default_store_path, start
+    from .config import load_config_file, make_config
+
+    data: dict[str, Any] = load_config_file(config) if config else {}
+    flags = {
+        "space": space, "dataset": dataset, "strategy": strategy, "budget": budget, "seed": seed, "signal": signal,
+        "over_budget": over_budget, "penalty": penalty, "target": target,
+    }
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if constraint:
+        data["constraints"] = list(constraint)
+    if option:
+        data["strategy_options"] = {**data.get("strategy_options", {}), **_kv(option, "--option")}
+    if space_option:
+        data["space_options"] = {**data.get("space_options", {}), **_kv(space_option, "--space-option")}
+    cfg = make_config(data, where="config" if config else "option")
+    path = out or default_store_path(cfg)
+    run = start(cfg, path, study, load_if_exists=load_if_exists)
+    try:
+        summary = _run_with_progress(run, quiet)
+    finally:
+        run.store.close()
+    _print_summary(summary)
+
+
+@app.command()
+def resume(
+    run: Path = typer.Argument(..., help="Run store (.sqlite)."),
+    study: Optional[str] = typer.Option(None, help="Study name (needed when the store holds several)."),
+    budget: Optional[int] = typer.Option(None, help="New total budget, to extend a finished run."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Continue a stopped or killed run where it left off."""
+    from .api import reopen
+
+    r = reopen(run, study, budget=budget)
+    try:
+        summary = _run_with_progress(r, quiet)
+    finally:
+        r.store.close()
+    _print_summary(summary)
+
+
+@app.command()
+def show(
+    run: Path = typer.Argument(..., help="Run store (.sqlite)."),
+    study: Optional[str] = typer.Option(None),
+    trials: int = typer.Option(0, help="Also list the last N trials."),
+) -> None:
+    """Summary, best architecture, its metrics and the trajectory of a run."""
+    from .report.show import show_study
+    from .store import Store
+
+    with Store(run, create=False) as store:
+        show_study(console, store, store.get_study(study), trials)
+
+
+@app.command()
+def export(
+    run: Path = typer.Argument(..., help="Run store (.sqlite)."),
+    format: str = typer.Option("csv", "--format", "-f", help="csv or json."),
+    study: Optional[str] = typer.Option(None),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default stdout."),
+) -> None:
+    """Export a run's trials."""
+    from .report.export import export_study
+    from .store import Store
+
+    if format not in ("csv", "json"):
+        raise ConfigError(f"unknown export format {format!r} (choices: csv, json)")
+    with Store(run, create=False) as store:
+        text = export_study(store, store.get_study(study), format)
+    if output:
+        output.write_text(text)
+        err_console.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+def _split(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _seeds(text: str, start: int) -> list[int]:
+    """'10' -> 10 seeds from ``start``; '1,5,9' -> those; '1000-1199' -> that range."""
+    text = text.strip()
+    try:
+        if "," in text:
+            return [int(s) for s in _split(text)]
+        if "-" in text:
+            a, b = text.split("-", 1)
+            return list(range(int(a), int(b) + 1))
+        n = int(text)
+    except ValueError:
+        raise ConfigError(f"--seeds {text!r}: give a count (10), a list (1,2,3) or a range (1000-1199)") from None
+    if n < 1:
+        raise ConfigError("--seeds must be at least 1")
+    return list(range(start, start + n))
+
+
+@app.command()
+def bench(
+    space: str = typer.Option("nb201", help="Built-in space or YAML space file."),
+    datasets: str = typer.Option("cifar10", help="Comma-separated datasets."),
+    strategies: str = typer.Option("rs,rea,ls", help="Comma-separated strategies."),
+    budgets: str = typer.Option("100", help="Comma-separated budgets."),
+    seeds: str = typer.Option("10", help="Seed count (from --seed-start), list or range a-b."),
+    seed_start: int = typer.Option(0, help="First seed when --seeds is a count."),
+    signal: Optional[str] = typer.Option(None, help="Search signal (nb201: val_200 or val_12)."),
+    constraint: List[str] = typer.Option([], "--constraint", "-c"),
+    over_budget: Optional[str] = typer.Option(None),
+    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE for every strategy."),
+    workers: Optional[int] = typer.Option(None, help="Parallel processes (default: CPU cores)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default bench-out/<time>."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per table row."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Run strategies x datasets x budgets x seeds in parallel and print mean +- std."""
+    from . import bench as B
+
+    base: dict[str, Any] = {"space": space}
+    if signal:
+        base["signal"] = signal
+    if constraint:
+        base["constraints"] = list(constraint)
+    if over_budget:
+        base["over_budget"] = over_budget
+    if option:
+        base["strategy_options"] = _kv(option, "--option")
+    try:
+        budget_list = [int(b) for b in _split(budgets)]
+    except ValueError:
+        raise ConfigError(f"--budgets {budgets!r} must be comma-separated integers") from None
+    ds: list[str | None] = list(_split(datasets)) or [None]
+    if space.endswith((".yaml", ".yml")):
+        ds = [None]
+    out = out or Path("bench-out") / time.strftime("%Y%m%d-%H%M%S")
+    tasks = B.plan(_split(strategies), ds, budget_list, _seeds(seeds, seed_start), base, out)
+    n_runs = sum(len(t.seeds) for t in tasks)
+    t0 = time.perf_counter()
+    nw = workers or B.default_workers()
+    if quiet or as_json:
+        rows = B.execute(tasks, nw)
+    else:
+        with _progress(n_runs) as progress:
+            task = progress.add_task("bench", total=n_runs, info=f"{nw} workers")
+            rows = B.execute(tasks, nw, on_rows=lambda r: progress.advance(task, len(r)))
+    wall = time.perf_counter() - t0
+    order = {(t.strategy, t.dataset, t.budget, s): i for i, t in enumerate(tasks) for s in t.seeds}
+    rows.sort(key=lambda r: order[(r["strategy"], r["dataset"], r["budget"], r["seed"])])
+    table = B.aggregate(rows)
+    B.write_outputs(out, rows, table)
+    if as_json:
+        keys = ["strategy", "space", "dataset", "budget", "seeds", "test_mean", "test_std", "val_mean", "best_test_mean"]
+        for r in table:
+            extra = {k: v for k, v in r.items() if k not in keys}
+            print(json.dumps({**{k: r[k] for k in keys}, **extra}))
+        return
+    _print_bench_table(table)
+    n_trials = sum(r["proposals"] for r in rows)
+    console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {nw} workers; results in {out}/ (summary.md, summary.csv, runs.csv)")
+
+
+def _print_bench_table(table: list[dict[str, Any]]) -> None:
+    t = Table(title="test accuracy of the best-by-signal architecture (mean ± std over seeds)")
+    for col in ("strategy", "dataset", "budget", "seeds", "test", "val", "best test seen", "reference", "wall s/run"):
+        t.add_column(col, justify="right" if col not in ("strategy", "dataset") else "left")
+    has_llm = any(r["llm_calls_mean"] for r in table)
+    if has_llm:
+        for col in ("legal", "new", "LLM calls", "tokens", "LLM s"):
+            t.add_column(col, justify="right")
+    for r in table:
+        cells = [r["strategy"], str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
+                 f"{r['test_mean']:.2f} ± {r['test_std']:.2f}", f"{r['val_mean']:.2f}",
+                 f"{r['best_test_mean']:.2f} ± {r['best_test_std']:.2f}",
+                 "" if r["reference"] is None else f"{r['reference']:.2f}", f"{r['wall_s_mean']:.3f}"]
+        if has_llm:
+            cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", f"{r['llm_calls_mean']:.0f}",
+                      f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
+        t.add_row(*cells)
+    console.print(t)
+
+
+@app.command()
+def plot(
+    runs: List[str] = typer.Argument(..., help="Run stores and/or bench output folders."),
+    out: Path = typer.Option(Path("llmnas-plot.png"), "--out", help="Output file (.png or .svg)."),
+    metric: str = typer.Option("report", help="report (test of best-by-signal) or signal."),
+    title: Optional[str] = typer.Option(None),
+) -> None:
+    """Plot best-so-far versus queries, mean ± std over seeds, per dataset and strategy."""
+    from .report.plots import plot as make_plot
+
+    if metric not in ("report", "signal"):
+        raise ConfigError(f"--metric must be 'report' or 'signal', not {metric!r}")
+    path = make_plot(runs, out, metric, title)
+    console.print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one line and exit code 2 for user errors; tracebacks only with --debug."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="llmnas")  # standalone: exits itself (usage errors exit 2)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: every finished trial is stored; continue with `llmnas resume RUN`")
+        return 130
+    except LlmnasError as exc:
+        if "--debug" in args:
+            raise
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

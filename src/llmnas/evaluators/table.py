@@ -1,0 +1,97 @@
+"""Lookup-table evaluator for user benchmarks: a CSV/CSV.gz with one row per architecture.
+
+Decision columns carry the option values (matched loosely, so ``3`` and ``"3"`` agree); metric
+columns carry numbers. The user names the ``signal`` column (what the search sees) and the
+``report`` column (what tables show); other numeric columns are kept as metrics and may be
+named as ``costs`` for constraints. Architectures absent from the table are not part of the
+space (the space is restricted to the table's rows).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from ..spaces.base import SearchSpace, _norm
+from ..types import Arch
+from .base import Evaluator, Result
+
+
+class TableEvaluator(Evaluator):
+    def __init__(
+        self,
+        space: SearchSpace,
+        path: str | Path,
+        signal: str,
+        report: str | None = None,
+        higher_is_better: bool = True,
+        costs: Sequence[str] | None = None,
+    ) -> None:
+        import pandas as pd
+
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"table file {str(path)!r} not found; fix the evaluator 'path' (relative paths start at the YAML file)")
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except Exception as exc:  # pandas raises many parser error types
+            raise DataError(f"cannot read table {str(path)!r}: {exc}".splitlines()[0]) from None
+        report = report or signal
+        wanted = list(space.names) + [signal, report] + list(costs or [])
+        missing = [c for c in dict.fromkeys(wanted) if c not in df.columns]
+        if missing:
+            raise DataError(
+                f"table {path.name} lacks column(s) {', '.join(missing)}; it has: {', '.join(df.columns)}"
+            )
+        self.space, self.path = space, path
+        self.signal_name, self.report_name, self.higher_is_better = signal, report, higher_is_better
+        metric_cols = [c for c in df.columns if c not in space.names]
+        numeric = {}
+        for c in metric_cols:
+            vals = pd.to_numeric(df[c], errors="coerce")
+            if vals.notna().all():
+                numeric[c] = vals.to_numpy(dtype=np.float64)
+            elif c in (signal, report) or c in (costs or []):
+                bad = int(vals.isna().idxmax())
+                raise DataError(f"table {path.name}: column {c!r} has a non-number {df[c][bad]!r} at row {bad + 2}")
+        self._costs = list(costs) if costs is not None else [c for c in numeric if c not in (signal, report)]
+        self._rows: dict[tuple[int, ...], int] = {}
+        loose = [{_norm(o): i for i, o in enumerate(d.options)} for d in space.decisions]
+        cols = [df[n].tolist() for n in space.names]
+        for r in range(len(df)):
+            idx = []
+            for d, lk, col in zip(space.decisions, loose, cols):
+                i = lk.get(_norm(col[r]))
+                if i is None:
+                    raise DataError(f"table {path.name} row {r + 2}: {d.name}={col[r]!r} is not an option of the space")
+                idx.append(i)
+            self._rows[tuple(idx)] = r
+        self._metrics = {c: v.tolist() for c, v in numeric.items()}
+        self._signal, self._report = self._metrics[signal], self._metrics[report]
+
+    def row_keys(self) -> set[tuple[int, ...]]:
+        return set(self._rows)
+
+    def _row(self, arch: Arch) -> int:
+        try:
+            return self._rows[self.space.to_indices(arch)]
+        except KeyError:
+            raise DataError(f"architecture {self.space.to_ncode(arch)} is not in table {self.path.name}") from None
+
+    def evaluate(self, arch: Arch) -> Result:
+        r = self._row(arch)
+        return Result(self._signal[r], self._report[r], {c: v[r] for c, v in self._metrics.items()})
+
+    def cost_metrics(self) -> list[str]:
+        return list(self._costs)
+
+    def measure(self, arch: Arch, metric: str) -> float:
+        if metric not in self._costs:
+            raise ConfigError(self.unknown_metric(metric))
+        return self._metrics[metric][self._row(arch)]
+
+    def describe(self) -> dict:
+        return {**super().describe(), "type": "table", "path": str(self.path)}

@@ -1,0 +1,69 @@
+"""Plots of best-so-far versus queries (mean +- std over seeds), PNG or SVG."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..store import Store, iter_store_files
+from .curves import incumbent_curve
+
+
+def collect_curves(paths: list[str], metric: str) -> dict[tuple[str, str, str], list[np.ndarray]]:
+    """(space, dataset, strategy) -> one incumbent curve per study found under ``paths``."""
+    groups: dict[tuple[str, str, str], list[np.ndarray]] = defaultdict(list)
+    for p in paths:
+        for f in iter_store_files(p):
+            with Store(f, create=False) as store:
+                for st in store.studies():
+                    c = st.config
+                    key = (Path(c.get("space", "?")).stem, str(c.get("dataset")), c.get("strategy", "?"))
+                    groups[key].append(incumbent_curve(store.trials(st.id), metric))
+    if not groups:
+        raise ConfigError(f"no studies found in {', '.join(paths)}; give run stores or a bench folder")
+    return groups
+
+
+def plot(paths: list[str], out: str | Path, metric: str = "report", title: str | None = None) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise ConfigError(f"plot output {str(out)!r} must end in .png or .svg")
+    groups = collect_curves(paths, metric)
+    panels = sorted({(s, d) for s, d, _ in groups})
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False)
+    for ax, (space, dataset) in zip(axes[0], panels):
+        for (s, d, strategy), curves in sorted(groups.items()):
+            if (s, d) != (space, dataset):
+                continue
+            n = max(len(c) for c in curves)
+            mat = np.full((len(curves), n), np.nan)
+            for i, c in enumerate(curves):
+                mat[i, : len(c)] = c
+                if len(c):
+                    mat[i, len(c):] = c[-1]  # a run that stopped early keeps its incumbent
+            x = np.arange(1, n + 1)
+            with np.errstate(all="ignore"):
+                mean, std = np.nanmean(mat, axis=0), np.nanstd(mat, axis=0)
+            ax.plot(x, mean, label=f"{strategy} (n={len(curves)})")
+            if len(curves) > 1:
+                ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+        ax.set_title(f"{space} / {dataset}")
+        ax.set_xlabel("unique architectures evaluated")
+        ax.set_ylabel("test of best-by-signal" if metric == "report" else "best signal")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -1,0 +1,85 @@
+"""``llmnas show``: a study's summary, best architecture, metrics, trajectory and LLM use."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from ..runner import summarize
+from ..store import Store, StudyInfo
+from ..types import OK
+
+
+def show_study(console: Console, store: Store, study: StudyInfo, last_trials: int = 0) -> None:
+    trials = store.trials(study.id)
+    s = summarize(store, study, trials)
+    cfg = study.config
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    created = datetime.fromtimestamp(study.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    resolved = cfg.get("resolved", {})
+    rows = [
+        ("study", f"{study.name} ({store.path})"),
+        ("space", f"{cfg.get('space')} ({resolved.get('space_size', '?'):,} architectures)" if isinstance(resolved.get("space_size"), int) else str(cfg.get("space"))),
+        ("dataset", str(cfg.get("dataset"))),
+        ("strategy", f"{cfg.get('strategy')} {json.dumps(cfg.get('strategy_options') or {})}"),
+        ("budget / seed", f"{cfg.get('budget')} / {study.seed}"),
+        ("signal / report", f"{resolved.get('evaluator', {}).get('signal')} / {resolved.get('evaluator', {}).get('report')}"),
+        ("constraints", ", ".join(cfg.get("constraints") or []) or "none" + ""),
+        ("status", f"{study.status} ({s.stop_reason}), started {created}, {s.wall_s:.1f} s"),
+        ("trials", f"{s.n_evaluated} evaluated of {s.n_trials} proposals: " + ", ".join(f"{k} {v}" for k, v in sorted(s.counts.items()))),
+        ("versions", ", ".join(f"{k} {v}" for k, v in study.versions.items() if k != "platform")),
+    ]
+    if cfg.get("constraints"):
+        rows.insert(7, ("over budget", str(cfg.get("over_budget"))))
+    llm = store.llm_totals(study.id)
+    if llm["calls"]:
+        line = (f"{llm['calls']} calls, {llm['prompt_tokens']:,} prompt + {llm['completion_tokens']:,} completion tokens, "
+                f"{llm['llm_seconds']:.1f} s")
+        llm_cfg = cfg.get("llm") or {}
+        pin, pout = llm_cfg.get("price_in_per_mtok"), llm_cfg.get("price_out_per_mtok")
+        if pin is not None or pout is not None:
+            cost = (pin or 0) * llm["prompt_tokens"] / 1e6 + (pout or 0) * llm["completion_tokens"] / 1e6
+            line += f", cost {cost:.4f}"
+        rows.append(("LLM", line))
+    for k, v in rows:
+        head.add_row(k, v)
+    console.print(head)
+
+    best = s.best
+    if best is not None:
+        bt = Table(title="best architecture (by search signal, eligible only)")
+        bt.add_column("field")
+        bt.add_column("value")
+        bt.add_row("trial", f"#{best.number} (seq {best.seq}, source {best.source})")
+        bt.add_row("key", best.key)
+        bt.add_row("arch", json.dumps(best.arch))
+        bt.add_row("signal", f"{best.signal:.4f}")
+        bt.add_row("report", f"{best.report:.4f}")
+        for k, v in best.metrics.items():
+            bt.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
+        bt.add_row("best report seen", "-" if s.best_report_seen is None else f"{s.best_report_seen:.4f}")
+        console.print(bt)
+
+    traj = Table(title="trajectory (each new best by signal)")
+    for c in ("query", "round", "signal", "report", "key", "source"):
+        traj.add_column(c)
+    inc = None
+    for t in trials:
+        if t.status == OK and t.feasible and t.score is not None and (inc is None or t.score > inc.score):
+            inc = t
+            traj.add_row(str((t.number or 0) + 1), str(t.round), f"{t.signal:.3f}", f"{t.report:.3f}", t.key, t.source)
+    console.print(traj)
+
+    if last_trials:
+        tt = Table(title=f"last {last_trials} trials")
+        for c in ("seq", "round", "status", "key", "signal", "report", "source", "reason"):
+            tt.add_column(c)
+        for t in trials[-last_trials:]:
+            tt.add_row(str(t.seq), str(t.round), t.status, t.key, "-" if t.signal is None else f"{t.signal:.3f}",
+                       "-" if t.report is None else f"{t.report:.3f}", t.source, t.reason[:60])
+        console.print(tt)

@@ -1,0 +1,366 @@
+"""SQLite run store: the one source of truth for a run.
+
+One file holds one or more named *studies* (runs), Optuna-style: ``Store(path)`` opens or
+creates the file; ``create_study(name, ..., load_if_exists=True)`` returns an existing study of
+that name instead of failing. Invariants:
+
+* a proposal is written as a ``pending`` trial, together with the strategy state after the ask,
+  in one transaction; it becomes final (ok / duplicate / illegal / over_budget / failed) in its
+  own transaction the moment it is finished, and never changes after that;
+* the strategy state after a ``tell`` is committed in one transaction (phase ``told``);
+* the schema version is ``PRAGMA user_version``; a file of another version, or not a store at
+  all, gets a :class:`~llmnas.errors.StoreError` that names the fix.
+
+WAL journal with ``synchronous=NORMAL``: a killed process never loses a committed trial (the
+WAL is in the OS cache); only a power cut can drop the last few commits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import StoreError
+from ..types import PENDING, Trial
+
+SCHEMA_VERSION = 1
+APP_ID = 0x4C4E4153  # "LNAS", PRAGMA application_id
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS studies (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    config TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    versions TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'running',
+    stop_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS trials (
+    id INTEGER PRIMARY KEY,
+    study_id INTEGER NOT NULL REFERENCES studies(id),
+    seq INTEGER NOT NULL,
+    round INTEGER NOT NULL,
+    number INTEGER,
+    key TEXT NOT NULL,
+    arch TEXT NOT NULL,
+    status TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    signal REAL,
+    score REAL,
+    report REAL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    feasible INTEGER NOT NULL DEFAULT 1,
+    eval_seconds REAL NOT NULL DEFAULT 0,
+    meta TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    finished_at REAL,
+    UNIQUE (study_id, seq)
+);
+CREATE INDEX IF NOT EXISTS trials_key ON trials(study_id, key);
+CREATE TABLE IF NOT EXISTS states (
+    study_id INTEGER PRIMARY KEY REFERENCES studies(id),
+    round INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_calls (
+    id INTEGER PRIMARY KEY,
+    study_id INTEGER NOT NULL REFERENCES studies(id),
+    round INTEGER,
+    purpose TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    latency_s REAL NOT NULL DEFAULT 0,
+    parse_status TEXT NOT NULL DEFAULT '',
+    record TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    study_id INTEGER NOT NULL REFERENCES studies(id),
+    time REAL NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+"""
+
+_TRIAL_COLS = (
+    "seq, round, number, key, arch, status, source, note, reason, signal, score, report, "
+    "metrics, feasible, eval_seconds, meta"
+)
+
+
+def _num(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=True)
+
+
+@dataclass
+class StudyInfo:
+    id: int
+    name: str
+    config: dict[str, Any]
+    seed: int
+    versions: dict[str, Any]
+    created_at: float
+    updated_at: float
+    status: str
+    stop_reason: str | None
+
+
+class Store:
+    """A SQLite file of studies. Use one Store per process (SQLite handles the locking)."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise StoreError(f"run store {str(self.path)!r} not found; check the path (runs are .sqlite files)")
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self._check_or_init()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by llmnas or choose a new path"
+            ) from None
+
+    # ----- file format -------------------------------------------------------------------
+    def _check_or_init(self) -> None:
+        c = self.conn
+        app_id = c.execute("PRAGMA application_id").fetchone()[0]
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id == 0 and version == 0 and not tables:
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute(f"PRAGMA application_id={APP_ID}")
+            c.executescript(_SCHEMA)
+            c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        elif app_id != APP_ID:
+            raise StoreError(f"{self.path} is an SQLite file but not an llmnas run store; choose another path")
+        elif version != SCHEMA_VERSION:
+            newer = version > SCHEMA_VERSION
+            raise StoreError(
+                f"{self.path} has store schema v{version}, this llmnas reads v{SCHEMA_VERSION}; "
+                + ("upgrade llmnas: pip install -U llmnas" if newer else "open it with the llmnas version that wrote it, or export it and start a new run")
+            )
+        c.execute("PRAGMA synchronous=NORMAL")
+        c.execute("PRAGMA foreign_keys=ON")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _tx(self) -> "_Tx":
+        return _Tx(self.conn)
+
+    # ----- studies -----------------------------------------------------------------------
+    def create_study(
+        self, name: str, config: dict[str, Any], seed: int, versions: dict[str, Any], *, load_if_exists: bool = False
+    ) -> StudyInfo:
+        existing = self.find_study(name)
+        if existing is not None:
+            if load_if_exists:
+                return existing
+            raise StoreError(
+                f"study {name!r} already exists in {self.path}; continue it with `llmnas resume {self.path} --study {name}` or pick another --study name"
+            )
+        now = time.time()
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO studies(name, config, seed, versions, created_at, updated_at) VALUES (?,?,?,?,?,?)",
+                (name, _dumps(config), int(seed), _dumps(versions), now, now),
+            )
+        study = self.find_study(name)
+        assert study is not None and study.id == cur.lastrowid
+        return study
+
+    def find_study(self, name: str) -> StudyInfo | None:
+        row = self.conn.execute("SELECT * FROM studies WHERE name=?", (name,)).fetchone()
+        return self._study(row) if row else None
+
+    def studies(self) -> list[StudyInfo]:
+        return [self._study(r) for r in self.conn.execute("SELECT * FROM studies ORDER BY id")]
+
+    def get_study(self, name: str | None) -> StudyInfo:
+        """The named study, or the only one in the file."""
+        studies = self.studies()
+        if name is None:
+            if len(studies) == 1:
+                return studies[0]
+            if not studies:
+                raise StoreError(f"{self.path} holds no study yet")
+            raise StoreError(f"{self.path} holds {len(studies)} studies; pick one with --study ({', '.join(s.name for s in studies[:10])})")
+        for s in studies:
+            if s.name == name:
+                return s
+        raise StoreError(f"no study {name!r} in {self.path}; it has: {', '.join(s.name for s in studies) or 'none'}")
+
+    @staticmethod
+    def _study(row: sqlite3.Row) -> StudyInfo:
+        return StudyInfo(
+            row["id"], row["name"], json.loads(row["config"]), row["seed"], json.loads(row["versions"]),
+            row["created_at"], row["updated_at"], row["status"], row["stop_reason"],
+        )
+
+    def set_status(self, study_id: int, status: str, stop_reason: str | None = None) -> None:
+        with self._tx() as c:
+            c.execute(
+                "UPDATE studies SET status=?, stop_reason=?, updated_at=? WHERE id=?",
+                (status, stop_reason, time.time(), study_id),
+            )
+
+    def update_config(self, study_id: int, config: dict[str, Any]) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE studies SET config=?, updated_at=? WHERE id=?", (_dumps(config), time.time(), study_id))
+
+    # ----- trials and state ------------------------------------------------------------------
+    def add_pending(self, study_id: int, trials: list[Trial], state: dict[str, Any], round_: int) -> None:
+        """Record an ask: its proposals as pending trials plus the strategy state, atomically."""
+        now = time.time()
+        with self._tx() as c:
+            c.executemany(
+                f"INSERT INTO trials(study_id, {_TRIAL_COLS}, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(study_id, *self._trial_row(t), now) for t in trials],
+            )
+            self._put_state(c, study_id, round_, "asked", state, now)
+
+    def finish_trial(self, study_id: int, trial: Trial) -> None:
+        """Make a pending trial final (one transaction)."""
+        row = self._trial_row(trial)
+        with self._tx() as c:
+            cur = c.execute(
+                "UPDATE trials SET number=?, key=?, arch=?, status=?, source=?, note=?, reason=?, signal=?, score=?, "
+                "report=?, metrics=?, feasible=?, eval_seconds=?, meta=?, finished_at=? "
+                "WHERE study_id=? AND seq=? AND status=?",
+                (*row[2:], time.time(), study_id, trial.seq, PENDING),
+            )
+            if cur.rowcount != 1:
+                raise StoreError(f"trial {trial.seq} of study {study_id} is not pending; the store was changed by another process")
+
+    def save_told(self, study_id: int, round_: int, state: dict[str, Any]) -> None:
+        with self._tx() as c:
+            self._put_state(c, study_id, round_, "told", state, time.time())
+
+    @staticmethod
+    def _put_state(c: sqlite3.Connection, study_id: int, round_: int, phase: str, state: dict, now: float) -> None:
+        c.execute(
+            "INSERT INTO states(study_id, round, phase, state, updated_at) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(study_id) DO UPDATE SET round=excluded.round, phase=excluded.phase, "
+            "state=excluded.state, updated_at=excluded.updated_at",
+            (study_id, round_, phase, _dumps(state), now),
+        )
+
+    def load_state(self, study_id: int) -> tuple[int, str, dict[str, Any]] | None:
+        row = self.conn.execute("SELECT round, phase, state FROM states WHERE study_id=?", (study_id,)).fetchone()
+        return (row["round"], row["phase"], json.loads(row["state"])) if row else None
+
+    @staticmethod
+    def _trial_row(t: Trial) -> tuple:
+        return (
+            t.seq, t.round, t.number, t.key, _dumps(t.arch), t.status, t.source, t.note, t.reason,
+            _num(t.signal), _num(t.score), _num(t.report), _dumps(t.metrics), int(bool(t.feasible)),
+            float(t.eval_seconds), _dumps(t.meta),
+        )
+
+    def trials(self, study_id: int) -> list[Trial]:
+        rows = self.conn.execute(
+            f"SELECT {_TRIAL_COLS} FROM trials WHERE study_id=? ORDER BY seq", (study_id,)
+        ).fetchall()
+        return [self._row_trial(r) for r in rows]
+
+    @staticmethod
+    def _row_trial(r: sqlite3.Row) -> Trial:
+        return Trial(
+            seq=r["seq"], round=r["round"], number=r["number"], key=r["key"], arch=json.loads(r["arch"]),
+            status=r["status"], source=r["source"], note=r["note"], reason=r["reason"], signal=r["signal"],
+            score=r["score"], report=r["report"], metrics=json.loads(r["metrics"]), feasible=bool(r["feasible"]),
+            eval_seconds=r["eval_seconds"], meta=json.loads(r["meta"]),
+        )
+
+    # ----- LLM calls and events ---------------------------------------------------------------
+    def add_llm_call(self, study_id: int, round_: int | None, record: dict[str, Any]) -> None:
+        usage = record.get("usage") or {}
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO llm_calls(study_id, round, purpose, model, prompt_tokens, completion_tokens, latency_s, "
+                "parse_status, record, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    study_id, round_, str(record.get("purpose", "")), str(record.get("model", "")),
+                    int(record.get("prompt_tokens", usage.get("prompt_tokens", 0)) or 0),
+                    int(record.get("completion_tokens", usage.get("completion_tokens", 0)) or 0),
+                    float(record.get("latency_s", 0.0) or 0.0), str(record.get("parse_status", "")),
+                    _dumps(record), time.time(),
+                ),
+            )
+
+    def llm_calls(self, study_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT round, record FROM llm_calls WHERE study_id=? ORDER BY id", (study_id,))
+        return [{**json.loads(r["record"]), "_round": r["round"]} for r in rows]
+
+    def llm_totals(self, study_id: int) -> dict[str, float]:
+        r = self.conn.execute(
+            "SELECT COUNT(*) n, COALESCE(SUM(prompt_tokens),0) pt, COALESCE(SUM(completion_tokens),0) ct, "
+            "COALESCE(SUM(latency_s),0) lat FROM llm_calls WHERE study_id=?",
+            (study_id,),
+        ).fetchone()
+        return {"calls": r["n"], "prompt_tokens": r["pt"], "completion_tokens": r["ct"], "llm_seconds": r["lat"]}
+
+    def add_event(self, study_id: int, kind: str, message: str) -> None:
+        with self._tx() as c:
+            c.execute("INSERT INTO events(study_id, time, kind, message) VALUES (?,?,?,?)", (study_id, time.time(), kind, message))
+
+    def events(self, study_id: int) -> list[tuple[float, str, str]]:
+        return [tuple(r) for r in self.conn.execute("SELECT time, kind, message FROM events WHERE study_id=? ORDER BY id", (study_id,))]
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def iter_store_files(path: str | Path) -> Iterator[Path]:
+    """A store file itself, or every ``*.sqlite`` under a folder (e.g. a bench output)."""
+    p = Path(path)
+    if p.is_dir():
+        yield from sorted(p.rglob("*.sqlite"))
+    elif p.exists():
+        yield p
+    else:
+        raise StoreError(f"{str(p)!r} not found; give a run store (.sqlite) or a bench output folder")

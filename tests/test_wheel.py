@@ -1,0 +1,40 @@
+"""The NB201 table ships inside the wheel and loads from an installed copy in about a second."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_contains_data_and_loads_fast(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(ROOT)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("llmnas-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "llmnas/data/nb201/nb201.npz" in names
+    assert "llmnas/data/nb201/PROVENANCE.md" in names
+    assert "llmnas/data/nb201/LICENSE" in names
+    target = tmp_path / "site"
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--target", str(target), str(wheel)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    code = (
+        "import time, llmnas; t=time.perf_counter(); from llmnas.data import load_nb201; d=load_nb201(); "
+        "dt=time.perf_counter()-t; print(llmnas.__file__); print(len(d['ops']), round(max(d['c10_test_200']), 2), dt)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                       env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    path, facts = r.stdout.strip().splitlines()
+    assert path.startswith(str(target))
+    n, best, seconds = facts.split()
+    assert (n, best) == ("15625", "94.37")
+    assert float(seconds) < 1.5
