@@ -79,6 +79,12 @@ class Run:
         for t in store.trials(study.id):
             if t.status != "pending":
                 self.history.add(t)
+        sink = None
+        if llm is None and strategy_cls.uses_llm:
+            from .llm_wiring import make_run_client
+
+            llm, sink = make_run_client(cfg.llm, store, study.id, _interrupted_step(store, study))
+        self.llm = llm
         ctx = StrategyContext(
             space=problem.space, rng=child_rng(cfg.seed, "strategy"), history=self.history, llm=llm, seed=cfg.seed,
             run_info={"constraints": cfg.constraints, "signal": problem.evaluator.signal_name,
@@ -86,14 +92,28 @@ class Run:
         )
         self.strategy = strategy_cls(ctx, settings)
         self.runner = Runner(store, study, cfg, problem, self.strategy, self.history, on_trial)
+        self.runner.sink = sink
 
     def run(self) -> RunSummary:
-        self.runner.run()
+        try:
+            self.runner.run()
+        finally:
+            if self.llm is not None and hasattr(self.llm, "close"):
+                self.llm.close()
         return self.summary()
 
     def summary(self) -> RunSummary:
         study = self.store.get_study(self.study.name)
         return summarize(self.store, study)
+
+
+def _interrupted_step(store: Store, study: StudyInfo) -> tuple[int, str] | None:
+    """(round, phase) whose LLM calls may have happened after the last stored state."""
+    state = store.load_state(study.id)
+    if state is None:
+        return (0, "ask") if store.llm_calls(study.id) else None
+    round_, phase, _ = state
+    return (round_, "tell") if phase == "asked" else (round_ + 1, "ask")
 
 
 def start(cfg: RunConfig, store_path: str | Path, study: str | None = None, *, load_if_exists: bool = False,

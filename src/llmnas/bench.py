@@ -170,5 +170,10 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def default_workers() -> int:
+def default_workers(strategies: list[str] | None = None) -> int:
+    """CPU cores; 1 when an LLM strategy runs (the embedded model already uses every core)."""
+    from .strategies import STRATEGIES
+
+    if strategies and any(STRATEGIES.get(s).uses_llm for s in strategies):
+        return 1
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))

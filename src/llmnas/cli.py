@@ -91,6 +91,22 @@ def _run_inner(run: Any, quiet: bool) -> Any:
         return run.run()
 
 
+def _llm_config(base: Optional[dict], llm: Optional[str], model: Optional[str], base_url: Optional[str],
+                api_key_env: Optional[str], options: List[str]) -> Optional[dict]:
+    """The run config's ``llm`` section from a config file's section plus the --llm* flags."""
+    if not any((llm, model, base_url, api_key_env, options)):
+        return base
+    from .llm import parse_llm_spec
+    from .llm_wiring import llm_settings
+
+    merged = {**(base or {}), **_kv(options, "--llm-option")}
+    if not (llm or model or base_url or api_key_env):
+        return llm_settings(merged).model_dump(mode="json")
+    rest = {k: v for k, v in merged.items() if k not in ("backend", "model", "base_url", "replay_run", "api_key_env")}
+    settings = parse_llm_spec(llm, model=model, base_url=base_url, api_key_env=api_key_env, **rest)
+    return settings.model_dump(mode="json")
+
+
 def _print_summary(summary: Any) -> None:
     best = summary.best
     console.print(
@@ -127,6 +143,11 @@ def search(
     study: Optional[str] = typer.Option(None, help="Study name inside the store."),
     load_if_exists: bool = typer.Option(False, help="Continue the study if it already exists."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    llm: Optional[str] = typer.Option(None, "--llm", help="LLM backend: embedded (default), embedded:<name|path.gguf>, openai, replay:<run.sqlite>."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name (embedded) or id (remote)."),
+    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."),
+    llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env", help="Name of the env variable holding the API key."),
+    llm_option: List[str] = typer.Option([], "--llm-option", help="LLM setting KEY=VALUE, e.g. temperature=0.5 (repeatable)."),
 ) -> None:
     """Run a search and store every trial."""
     from .api import default_store_path, start
@@ -144,6 +165,9 @@ def search(
         data["strategy_options"] = {**data.get("strategy_options", {}), **_kv(option, "--option")}
     if space_option:
         data["space_options"] = {**data.get("space_options", {}), **_kv(space_option, "--space-option")}
+    llm_cfg = _llm_config(data.get("llm"), llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
+    if llm_cfg is not None:
+        data["llm"] = llm_cfg
     cfg = make_config(data, where="config" if config else "option")
     path = out or default_store_path(cfg)
     run = start(cfg, path, study, load_if_exists=load_if_exists)
@@ -245,11 +269,19 @@ def bench(
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default bench-out/<time>."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per table row."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    llm: Optional[str] = typer.Option(None, "--llm", help="LLM backend for LLM strategies (see `search --help`)."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model"),
+    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url"),
+    llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env"),
+    llm_option: List[str] = typer.Option([], "--llm-option"),
 ) -> None:
     """Run strategies x datasets x budgets x seeds in parallel and print mean +- std."""
     from . import bench as B
 
     base: dict[str, Any] = {"space": space}
+    llm_cfg = _llm_config(None, llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
+    if llm_cfg is not None:
+        base["llm"] = llm_cfg
     if signal:
         base["signal"] = signal
     if constraint:
@@ -269,7 +301,7 @@ def bench(
     tasks = B.plan(_split(strategies), ds, budget_list, _seeds(seeds, seed_start), base, out)
     n_runs = sum(len(t.seeds) for t in tasks)
     t0 = time.perf_counter()
-    nw = workers or B.default_workers()
+    nw = workers or B.default_workers(_split(strategies))
     if quiet or as_json:
         rows = B.execute(tasks, nw)
     else:
@@ -326,6 +358,15 @@ def plot(
         raise ConfigError(f"--metric must be 'report' or 'signal', not {metric!r}")
     path = make_plot(runs, out, metric, title)
     console.print(f"wrote {path}")
+
+
+def _mount_subcommands() -> None:
+    from .llm.cli import app as llm_app
+
+    app.add_typer(llm_app, name="llm", help="Check and measure the LLM used by LLM-guided strategies.")
+
+
+_mount_subcommands()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,6 +95,11 @@ class Runner:
         self.next_seq = 0
         self.round = 0
         self.current_round = 0
+        self.sink: Any = None  # LLM call recorder: told the round and phase of each call
+
+    def _phase(self, round_: int, phase: str) -> None:
+        if self.sink is not None:
+            self.sink.round, self.sink.phase = round_, phase
 
     # ----- the loop ----------------------------------------------------------------------------
     def run(self) -> str:
@@ -119,6 +124,7 @@ class Runner:
                 return reason
             n = min(self.strategy.batch_size, self.cfg.budget - self.history.n_evaluated)
             self.current_round = self.round
+            self._phase(self.round, "ask")
             proposals = self.strategy.ask(n)
             if not proposals:
                 return "exhausted"
@@ -147,6 +153,7 @@ class Runner:
             self._tell(done)
 
     def _tell(self, trials: list[Trial]) -> None:
+        self._phase(self.round, "tell")
         self.strategy.tell(trials)
         self.store.save_told(self.study.id, self.round, self.strategy.state_dict())
         self.round += 1
