@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .constraints import POLICIES, Constraint
 from .errors import ConfigError
@@ -20,7 +20,7 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     space: str = Field("nb201", description="built-in space name or path to a YAML space file")
-    dataset: Optional[str] = Field("cifar10", description="dataset of a tabular benchmark (nb201: cifar10, cifar100, imagenet16-120)")
+    dataset: Optional[str] = Field(None, description="dataset of a built-in benchmark (nb201: cifar10 [default], cifar100, imagenet16-120)")
     signal: Optional[str] = Field(None, description="search signal (nb201: val_200 [default] or val_12)")
     space_options: Dict[str, Any] = Field(default_factory=dict, description="extra options of the space, e.g. canonical=isomorphism")
     strategy: str = "rea"
@@ -40,6 +40,12 @@ class RunConfig(BaseModel):
         for text in v:
             Constraint.parse(text)
         return v
+
+    @model_validator(mode="after")
+    def _default_dataset(self) -> "RunConfig":
+        if self.dataset is None and self.space == "nb201":
+            self.dataset = "cifar10"
+        return self
 
     def parsed_constraints(self) -> list[Constraint]:
         return [Constraint.parse(c) for c in self.constraints]
