@@ -62,6 +62,15 @@ def _fmt(x: Any, nd: int = 2) -> str:
     return str(x)
 
 
+def _execute(run: Any, quiet: bool) -> None:
+    """Run an opened study to its end, close its store, print the summary."""
+    try:
+        summary = _run_with_progress(run, quiet)
+    finally:
+        run.store.close()
+    _print_summary(summary)
+
+
 def _run_with_progress(run: Any, quiet: bool) -> Any:
     """Run a study with a progress bar over the budget."""
     from .runner import Runner
@@ -170,12 +179,7 @@ def search(
         data["llm"] = llm_cfg
     cfg = make_config(data, where="config" if config else "option")
     path = out or default_store_path(cfg)
-    run = start(cfg, path, study, load_if_exists=load_if_exists)
-    try:
-        summary = _run_with_progress(run, quiet)
-    finally:
-        run.store.close()
-    _print_summary(summary)
+    _execute(start(cfg, path, study, load_if_exists=load_if_exists), quiet)
 
 
 @app.command()
@@ -188,12 +192,7 @@ def resume(
     """Continue a stopped or killed run where it left off."""
     from .api import reopen
 
-    r = reopen(run, study, budget=budget)
-    try:
-        summary = _run_with_progress(r, quiet)
-    finally:
-        r.store.close()
-    _print_summary(summary)
+    _execute(reopen(run, study, budget=budget), quiet)
 
 
 @app.command()
