@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import ROOT, run_cli
+from _cli_helpers import ROOT, run_cli
 
 EX = ROOT / "examples"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from _cli_helpers import run_cli
 from llmnas.store import Store
 
 SPACE = """

@@ -88,7 +88,8 @@ class Run:
         ctx = StrategyContext(
             space=problem.space, rng=child_rng(cfg.seed, "strategy"), history=self.history, llm=llm, seed=cfg.seed,
             run_info={"constraints": cfg.constraints, "signal": problem.evaluator.signal_name,
-                      "higher_is_better": problem.evaluator.higher_is_better, "budget": cfg.budget},
+                      "higher_is_better": problem.evaluator.higher_is_better, "budget": cfg.budget,
+                      "dataset": cfg.dataset, "target": cfg.target, "over_budget": cfg.over_budget},
         )
         self.strategy = strategy_cls(ctx, settings)
         self.runner = Runner(store, study, cfg, problem, self.strategy, self.history, on_trial)

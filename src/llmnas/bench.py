@@ -81,13 +81,36 @@ def run_task(task: Task) -> list[dict[str, Any]]:
                 "seed": seed, "test": best.report if best else math.nan, "val": best.signal if best else math.nan,
                 "best_test": summary.best_report_seen if summary.best_report_seen is not None else math.nan,
                 "evaluated": summary.n_evaluated, "proposals": summary.n_trials,
-                "legal_share": 1 - summary.counts.get("illegal", 0) / max(summary.n_trials, 1),
-                "new_share": summary.n_evaluated / max(summary.n_trials, 1),
+                **proposal_shares(store, run.study.id, summary.counts, bool(cfg.constraints)),
                 "llm_calls": totals["calls"], "tokens": totals["prompt_tokens"] + totals["completion_tokens"],
                 "llm_s": totals["llm_seconds"], "wall_s": wall, "stop": summary.stop_reason,
                 "store": task.store, "study": f"s{seed}",
             })
     return rows
+
+
+def proposal_shares(store: Store, study_id: int, counts: dict[str, int], constrained: bool) -> dict[str, float]:
+    """Shares of proposals that were legal, new (legal and never seen) and within the constraint.
+
+    For strategies that screen their LLM's candidates before the runner sees them (CoLLM keeps a
+    per-iteration ``log`` of attempted / legal / new), the shares are of the raw LLM candidates;
+    otherwise of the proposals the runner received. "within" is the share of evaluated or
+    over-budget candidates that met every constraint (NaN without constraints)."""
+    state = store.load_state(study_id)
+    log = (state[2].get("log") if state else None) or []
+    attempted = sum(int(e.get("attempted", 0)) for e in log)
+    if attempted:
+        legal = sum(int(e.get("legal", 0)) for e in log) / attempted
+        new = sum(int(e.get("new", 0)) for e in log) / attempted
+    else:
+        total = max(sum(counts.values()), 1)
+        legal = 1 - counts.get("illegal", 0) / total
+        new = counts.get("ok", 0) / total
+    checked = store.conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(feasible), 0) FROM trials WHERE study_id=? AND status IN ('ok', 'over_budget')",
+        (study_id,)).fetchone()
+    within = checked[1] / checked[0] if checked[0] and constrained else math.nan
+    return {"legal_share": legal, "new_share": new, "within_share": within}
 
 
 def execute(tasks: list[Task], workers: int, on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
@@ -130,6 +153,7 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             "best_test_std": float(np.std(best)), "val_std": float(np.std(val)),
             "evaluated_mean": float(np.mean(col("evaluated"))),
             "legal_share": float(np.mean(col("legal_share"))), "new_share": float(np.mean(col("new_share"))),
+            "within_share": float(np.nanmean(col("within_share"))) if any(not math.isnan(r["within_share"]) for r in rs) else math.nan,
             "llm_calls_mean": float(np.mean(col("llm_calls"))), "tokens_mean": float(np.mean(col("tokens"))),
             "llm_s_mean": float(np.mean(col("llm_s"))), "wall_s_mean": float(np.mean(col("wall_s"))),
             "reference": REFERENCE_NB201_100.get((strategy, dataset)) if space == "nb201" and budget == 100 else None,
@@ -153,7 +177,7 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
     if any(r["reference"] is not None for r in table):
         head.append("reference")
     if has_llm:
-        head += ["legal", "new", "LLM calls", "tokens", "LLM s"]
+        head += ["legal", "new", "within", "LLM calls", "tokens", "LLM s"]
     head.append("wall s/run")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
@@ -163,11 +187,15 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
         if "reference" in head:
             cells.append("" if r["reference"] is None else f"{r['reference']:.2f}")
         if has_llm:
-            cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", f"{r['llm_calls_mean']:.0f}",
+            cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", _pct(r["within_share"]), f"{r['llm_calls_mean']:.0f}",
                       f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
         cells.append(f"{r['wall_s_mean']:.3f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _pct(x: float) -> str:
+    return "-" if x is None or math.isnan(x) else f"{x:.0%}"
 
 
 def default_workers(strategies: list[str] | None = None) -> int:

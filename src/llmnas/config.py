@@ -23,7 +23,7 @@ class RunConfig(BaseModel):
     dataset: Optional[str] = Field(None, description="dataset of a built-in benchmark (nb201: cifar10 [default], cifar100, imagenet16-120)")
     signal: Optional[str] = Field(None, description="search signal (nb201: val_200 [default] or val_12)")
     space_options: Dict[str, Any] = Field(default_factory=dict, description="extra options of the space, e.g. canonical=isomorphism")
-    strategy: str = "rea"
+    strategy: str = Field("collm", description="search strategy; collm (the default) runs on the embedded LLM")
     strategy_options: Dict[str, Any] = Field(default_factory=dict)
     budget: int = Field(100, ge=1, description="unique architectures to evaluate")
     seed: int = Field(0, ge=0)

@@ -127,6 +127,8 @@ class Runner:
             self._phase(self.round, "ask")
             proposals = self.strategy.ask(n)
             if not proposals:
+                why = getattr(self.strategy, "stopped", "") or "the strategy had nothing new to propose"
+                self.store.add_event(self.study.id, "exhausted", str(why))
                 return "exhausted"
             pending = [self._pending(p) for p in proposals]
             self.store.add_pending(self.study.id, pending, self.strategy.state_dict(), self.round)

@@ -18,3 +18,18 @@ def incumbent_curve(trials: list[Trial], metric: str = "report") -> np.ndarray:
             best = t
         out.append(np.nan if best is None else getattr(best, metric))
     return np.array(out, dtype=float)
+
+
+def round_starts(trials: list[Trial]) -> list[int]:
+    """Query numbers (1-based) at which a new round (an LLM iteration) began evaluating;
+    empty when every round proposed a single architecture."""
+    starts, last, sizes, n = [], None, {}, 0
+    for t in trials:
+        sizes[t.round] = sizes.get(t.round, 0) + 1
+        if t.status != OK:
+            continue
+        n += 1
+        if t.round != last:
+            starts.append(n)
+            last = t.round
+    return starts if sizes and max(sizes.values()) > 1 else []

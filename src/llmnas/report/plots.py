@@ -9,11 +9,12 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..store import Store, iter_store_files
-from .curves import incumbent_curve
+from .curves import incumbent_curve, round_starts
 
 
-def collect_curves(paths: list[str], metric: str) -> dict[tuple[str, str, str], list[np.ndarray]]:
-    """(space, dataset, strategy) -> one incumbent curve per study found under ``paths``."""
+def collect_curves(paths: list[str], metric: str, marks: dict | None = None) -> dict[tuple[str, str, str], list[np.ndarray]]:
+    """(space, dataset, strategy) -> one incumbent curve per study found under ``paths``;
+    ``marks`` (if given) receives the iteration starts of each group's studies."""
     groups: dict[tuple[str, str, str], list[np.ndarray]] = defaultdict(list)
     for p in paths:
         for f in iter_store_files(p):
@@ -21,7 +22,10 @@ def collect_curves(paths: list[str], metric: str) -> dict[tuple[str, str, str], 
                 for st in store.studies():
                     c = st.config
                     key = (Path(c.get("space", "?")).stem, str(c.get("dataset")), c.get("strategy", "?"))
-                    groups[key].append(incumbent_curve(store.trials(st.id), metric))
+                    trials = store.trials(st.id)
+                    groups[key].append(incumbent_curve(trials, metric))
+                    if marks is not None:
+                        marks.setdefault(key, []).append(round_starts(trials))
     if not groups:
         raise ConfigError(f"no studies found in {', '.join(paths)}; give run stores or a bench folder")
     return groups
@@ -36,7 +40,8 @@ def plot(paths: list[str], out: str | Path, metric: str = "report", title: str |
     out = Path(out)
     if out.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(f"plot output {str(out)!r} must end in .png or .svg")
-    groups = collect_curves(paths, metric)
+    marks: dict = {}
+    groups = collect_curves(paths, metric, marks)
     panels = sorted({(s, d) for s, d, _ in groups})
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False)
     for ax, (space, dataset) in zip(axes[0], panels):
@@ -55,6 +60,9 @@ def plot(paths: list[str], out: str | Path, metric: str = "report", title: str |
             ax.plot(x, mean, label=f"{strategy} (n={len(curves)})")
             if len(curves) > 1:
                 ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+            elif marks.get((s, d, strategy)) and marks[(s, d, strategy)][0]:
+                for q in marks[(s, d, strategy)][0][1:]:  # a single LLM run: mark where iterations begin
+                    ax.axvline(q - 0.5, color="grey", alpha=0.25, lw=0.8)
         ax.set_title(f"{space} / {dataset}")
         ax.set_xlabel("unique architectures evaluated")
         ax.set_ylabel("test of best-by-signal" if metric == "report" else "best signal")

@@ -75,6 +75,8 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
             traj.add_row(str((t.number or 0) + 1), str(t.round), f"{t.signal:.3f}", f"{t.report:.3f}", t.key, t.source)
     console.print(traj)
 
+    _show_iterations(console, store, study)
+
     if last_trials:
         tt = Table(title=f"last {last_trials} trials")
         for c in ("seq", "round", "status", "key", "signal", "report", "source", "reason"):
@@ -83,3 +85,23 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
             tt.add_row(str(t.seq), str(t.round), t.status, t.key, "-" if t.signal is None else f"{t.signal:.3f}",
                        "-" if t.report is None else f"{t.report:.3f}", t.source, t.reason[:60])
         console.print(tt)
+
+
+def _show_iterations(console: Console, store: Store, study: StudyInfo) -> None:
+    """LLM strategies: per-iteration counts and the Navigator's strategy text."""
+    state = store.load_state(study.id)
+    log = (state[2].get("log") if state else None) or []
+    if log:
+        it = Table(title="iterations (Generator candidates: attempted / parsed / legal / new / proposed)")
+        for c in ("iteration", "attempted", "parsed", "legal", "new", "proposed", "reply", "note"):
+            it.add_column(c)
+        for e in log:
+            note = f"fallback {e['fallback']}" if e.get("fallback") else ""
+            it.add_row(*(str(e.get(k, "")) for k in ("iteration", "attempted", "parsed", "legal", "new", "proposed", "reply")), note)
+        console.print(it)
+        if state and state[2].get("stopped"):
+            console.print(f"strategy stopped: {state[2]['stopped']}")
+    nav = [c for c in store.llm_calls(study.id) if c.get("purpose") == "navigator" and not c.get("error")]
+    for i, c in enumerate(nav, start=1):
+        console.rule(f"Navigator strategy {i} (round {c.get('_round')}, {c.get('completion_tokens', 0)} tokens)")
+        console.print(c.get("text", "").strip() or "(empty reply)", markup=False, highlight=False)

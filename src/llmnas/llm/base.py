@@ -1,0 +1,255 @@
+"""The LLM layer's contract: settings, the reply, the call record, the sink and the client.
+
+Who calls what, in which order
+------------------------------
+1. The CLI or ``llmnas.search()`` builds an :class:`LLMSettings` (the ``llm:`` section of the
+   run config; :func:`llmnas.llm.parse_llm_spec` turns the ``--llm*`` flags into one) and calls
+   :func:`llmnas.llm.make_client` with the run store as the :class:`CallSink`.
+2. A strategy calls :meth:`LLMClient.chat` with chat messages, an optional JSON schema and an
+   optional ``validate`` callback. The client sends the request (retrying transient endpoint
+   faults), separates reasoning from the answer, parses and validates the answer, and, when
+   the answer is unusable, re-asks a bounded number of times with the reason added to the
+   conversation.
+3. Every request that reached (or tried to reach) the model becomes one :class:`CallRecord`,
+   handed to the sink *before* ``chat`` returns or raises: one per re-ask, one for a call that
+   failed. The sink is the only place records go; the client keeps no log of its own.
+4. The runner calls :meth:`LLMClient.close` at the end (the embedded server also stops at exit).
+
+What must hold
+--------------
+* No secret is ever stored: :class:`LLMSettings` holds the *name* of the environment variable
+  with the API key, and records, reprs and error messages never contain its value.
+* ``chat`` either returns a usable :class:`Reply` (``parse_status`` is ``ok``, ``repaired`` or
+  ``none``) or raises :class:`~llmnas.errors.EndpointError` (the endpoint kept failing) or
+  :class:`~llmnas.errors.LLMReplyError` (the replies stayed unusable; the last reply is on the
+  exception's ``reply`` attribute, so a strategy can count it and move on).
+* Every loop is bounded: ``max_retries`` / ``retry_max_wait_s`` for endpoint faults,
+  ``max_reasks`` for unusable replies.
+
+Example
+-------
+>>> client = make_client(LLMSettings(model="smollm2-135m"), sink=store)    # doctest: +SKIP
+>>> schema = {"type": "array", "items": {"enum": [0, 1, 2, 3, 4]}, "minItems": 6, "maxItems": 6}
+>>> reply = client.chat([{"role": "user", "content": "Propose a cell."}], schema=schema,
+...                     purpose="generator")                                # doctest: +SKIP
+>>> reply.parsed, reply.parse_status, reply.usage.completion_tokens        # doctest: +SKIP
+([3, 3, 1, 0, 3, 2], 'ok', 17)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Protocol, runtime_checkable
+
+import pydantic
+
+Message = dict[str, str]
+Validate = Callable[[Any], "str | None"]
+PARSE_STATUSES = ("ok", "repaired", "failed", "none")
+
+
+class LLMSettings(pydantic.BaseModel, extra="forbid"):
+    """The ``llm:`` section of a run config. JSON-serialisable; contains no secret."""
+
+    backend: Literal["embedded", "openai", "replay"] = "embedded"
+    #: named embedded model (see ``LLM_MODELS``), path to a ``.gguf`` file, or remote model id
+    #: (``auto``: the only model the endpoint lists)
+    model: str = "qwen2.5-coder-0.5b"
+    base_url: str | None = None
+    #: NAME of the environment variable holding the API key; the value is never stored
+    api_key_env: str | None = None
+    #: path of a run store to replay from (backend ``replay``)
+    replay_run: str | None = None
+    #: replay: a request whose messages differ from the recorded ones raises (else: goes live
+    #: in replay-then-live mode, or serves the recorded reply anyway in pure replay)
+    replay_strict: bool = True
+
+    temperature: float = pydantic.Field(0.7, ge=0.0)
+    top_p: float = pydantic.Field(0.95, gt=0.0, le=1.0)
+    max_tokens: int = pydantic.Field(1024, ge=1)
+    seed: int | None = None
+    stop: list[str] | None = None
+
+    timeout_s: float = pydantic.Field(120.0, gt=0.0)
+    max_retries: int = pydantic.Field(4, ge=0)
+    backoff_base_s: float = pydantic.Field(1.0, ge=0.0)
+    backoff_max_s: float = pydantic.Field(30.0, ge=0.0)
+    #: total seconds of back-off sleep allowed per call before giving up
+    retry_max_wait_s: float = pydantic.Field(120.0, ge=0.0)
+    max_reasks: int = pydantic.Field(2, ge=0)
+
+    #: how a schema reaches the model: ``auto`` tries the server's structured output and falls
+    #: back to prompt + lenient parser when the server rejects it; ``prompt`` never sends it
+    structured_output: Literal["auto", "prompt"] = "auto"
+    #: embedded: force one-line JSON (``", "`` / ``": "`` separators), which saves tokens
+    compact_json: bool = True
+
+    n_ctx: int = pydantic.Field(4096, ge=256)
+    #: embedded: CPU threads (default: one fewer than the usable cores, at most 8)
+    n_threads: int | None = None
+    #: where assembled model files are cached (default ``$LLMNAS_CACHE`` or ``~/.cache/llmnas``)
+    cache_dir: str | None = None
+
+    price_in_per_mtok: float | None = None
+    price_out_per_mtok: float | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call, as the endpoint reported them (0 when it did not)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What ``chat`` returns: the usable answer of the last (re-)ask.
+
+    ``text`` is the answer without reasoning; ``reasoning`` is the separated
+    ``reasoning_content`` / ``<think>`` text (never fed back to the model). ``parsed`` is the
+    schema-valid JSON value (or ``None`` without a schema). ``usage`` and ``latency_s`` add up
+    all the asks of this ``chat`` call. ``cached`` is true when the reply was replayed.
+    """
+
+    text: str
+    reasoning: str
+    usage: Usage
+    model: str
+    latency_s: float
+    parsed: Any | None
+    parse_status: str
+    parse_reason: str
+    cached: bool = False
+    asks: int = 1
+    timings: dict[str, float] | None = None
+
+
+@dataclass
+class CallRecord:
+    """One request to the model (each re-ask is its own record). JSON-able via ``to_dict``.
+
+    ``messages_hash`` identifies the request for replay (see :func:`messages_hash`).
+    ``error`` is set (and ``text`` empty) when the call failed; ``cached`` marks a replayed
+    call. ``params`` holds the sampling parameters actually sent.
+    """
+
+    purpose: str
+    messages: list[Message]
+    schema: dict[str, Any] | None
+    params: dict[str, Any]
+    text: str = ""
+    reasoning: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    parse_status: str = "none"
+    parse_reason: str = ""
+    model: str = ""
+    backend: str = ""
+    endpoint: str = ""
+    error: str | None = None
+    timestamp: str = ""
+    ask: int = 0
+    retries: int = 0
+    structured: str = "none"
+    finish_reason: str = ""
+    cached: bool = False
+    cost_usd: float | None = None
+    timings: dict[str, float] | None = None
+    messages_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.messages_hash:
+            self.messages_hash = messages_hash(self.messages)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CallRecord:
+        """Inverse of :meth:`to_dict`; unknown keys (from newer versions) are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@runtime_checkable
+class CallSink(Protocol):
+    """Receives every :class:`CallRecord`; the run store implements it."""
+
+    def record_llm_call(self, record: CallRecord) -> None: ...
+
+
+@runtime_checkable
+class LLMClient(Protocol):
+    """The one interface every strategy talks to. See the module docstring for the rules."""
+
+    settings: LLMSettings
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        purpose: str = "",
+        validate: Validate | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        timeout_s: float | None = None,
+    ) -> Reply: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as a transport sees it (after the client applied defaults)."""
+
+    messages: list[Message]
+    schema: dict[str, Any] | None
+    params: dict[str, Any]
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A transport's raw answer, before reasoning separation and parsing."""
+
+    text: str
+    reasoning: str = ""
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    latency_s: float = 0.0
+    finish_reason: str = ""
+    retries: int = 0
+    structured: str = "none"  # how the schema reached the server: json_schema, grammar, prompt, none
+    timings: dict[str, float] | None = None
+    cached: bool = False
+
+
+class Transport(Protocol):
+    """Sends one request (retrying transient faults itself) and returns a raw completion.
+
+    Raises :class:`~llmnas.errors.EndpointError` when the endpoint keeps failing; the message
+    names the endpoint and the fix. ``name`` is the backend, ``endpoint`` a printable URL.
+    """
+
+    name: str
+    endpoint: str
+
+    def complete(self, request: Request) -> Completion: ...
+
+    def close(self) -> None: ...
+
+
+def messages_hash(messages: list[Message]) -> str:
+    """sha256 of the canonical JSON of ``messages``: what replay compares position by position."""
+    blob = json.dumps(messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

