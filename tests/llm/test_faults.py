@@ -138,3 +138,63 @@ def test_scripted_endpoint_error_is_recorded(sink: ListSink) -> None:
     with pytest.raises(EndpointError):
         client.chat(MSG)
     assert sink.records[0].error == "down; fix it"
+
+
+def test_endpoint_that_goes_away_and_comes_back(sink: ListSink) -> None:
+    """Connection refused for a while (server down), then the server is back: the call waits
+    with back-off and succeeds, within the retry budget (scaled down from the default minute)."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    port = _free_port()
+    probe = FakeServerOn(port)  # built but not listening yet
+    threading.Timer(1.5, probe.start).start()
+    client = make_client(LLMSettings(base_url=f"http://127.0.0.1:{port}/v1", max_retries=20,
+                                     retry_max_wait_s=10, **FAST), sink=sink)
+    try:
+        start = time.monotonic()
+        reply = client.chat(MSG, purpose="outage")
+        assert reply.text == "back" and 1.4 < time.monotonic() - start < 10
+        assert sink.records[-1].retries >= 3 and sink.records[-1].error is None
+    finally:
+        probe.close()
+
+
+def test_default_retry_budget_outlasts_a_one_minute_outage() -> None:
+    s = LLMSettings()
+    # worst case of the jittered back-off: half of each exponential delay, capped
+    least = sum(min(s.backoff_max_s, s.backoff_base_s * 2 ** a) * 0.5 for a in range(s.max_retries))
+    assert least >= 60 and s.retry_max_wait_s >= 60
+
+
+class FakeServerOn:
+    """An OpenAI-like server on a fixed port that starts listening only when told to."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.httpd = port, None
+
+    def start(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                data = json.dumps(completion_body("back")).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()

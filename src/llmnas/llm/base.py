@@ -74,7 +74,7 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     stop: list[str] | None = None
 
     timeout_s: float = pydantic.Field(120.0, gt=0.0)
-    max_retries: int = pydantic.Field(4, ge=0)
+    max_retries: int = pydantic.Field(10, ge=0)  # with the jittered back-off: outlasts a 1-minute outage
     backoff_base_s: float = pydantic.Field(1.0, ge=0.0)
     backoff_max_s: float = pydantic.Field(30.0, ge=0.0)
     #: total seconds of back-off sleep allowed per call before giving up
