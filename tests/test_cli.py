@@ -115,3 +115,20 @@ def test_help_lists_commands(cli):
     assert r.returncode == 0
     for c in ("search", "resume", "show", "export", "bench", "plot"):
         assert c in r.stdout
+
+
+def test_bench_per_strategy_options(cli, tmp_path):
+    r = cli("bench", "--strategies", "rea,ls", "--seeds", "2", "--budgets", "15", "--out", "b", "--json",
+            "--option", "rea.population_size=4", "--option", "rea.sample_size=2", "--option", "ls.num_init=3")
+    assert r.returncode == 0, r.stderr
+    from llmnas.store import Store
+
+    stores = sorted((tmp_path / "b" / "stores").glob("*.sqlite"))
+    opts = {}
+    for p in stores:
+        with Store(p) as st:
+            for s in st.studies():
+                opts[s.config["strategy"]] = s.config["strategy_options"]
+    assert opts == {"rea": {"population_size": 4, "sample_size": 2}, "ls": {"num_init": 3}}
+    bad = cli("bench", "--strategies", "rea", "--seeds", "1", "--option", "rs.x=1", "--out", "c")
+    assert bad.returncode == 2 and "not one of the benchmarked strategies" in bad.stderr

@@ -52,15 +52,35 @@ def plan(strategies: list[str], datasets: list[str | None], budgets: list[int], 
     tasks = []
     for strategy in strategies:
         uses_llm = STRATEGIES.get(strategy).uses_llm
+        options = strategy_options(base.get("strategy_options", {}), strategy, strategies)
+        cell = {**base, "strategy_options": options}
+        if not uses_llm:
+            cell.pop("llm", None)
         size = chunk or (1 if uses_llm else 25)
         for dataset in datasets:
             for budget in budgets:
-                prepare(make_config({**base, "strategy": strategy, "dataset": dataset, "budget": budget}))
+                prepare(make_config({**cell, "strategy": strategy, "dataset": dataset, "budget": budget}))
                 for i in range(0, len(seeds), size):
                     part = tuple(seeds[i : i + size])
                     name = f"{strategy}-{dataset or 'default'}-b{budget}-s{part[0]}-{part[-1]}.sqlite"
-                    tasks.append(Task(strategy, dataset, budget, part, base, str(out / "stores" / name)))
+                    tasks.append(Task(strategy, dataset, budget, part, cell, str(out / "stores" / name)))
     return tasks
+
+
+def strategy_options(options: dict[str, Any], strategy: str, strategies: list[str]) -> dict[str, Any]:
+    """Options for one strategy of a bench: ``key`` applies to all, ``name.key`` to ``name`` only."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        name, dot, rest = key.partition(".")
+        if not dot:
+            out[key] = value
+        elif name not in strategies:
+            from .errors import ConfigError
+
+            raise ConfigError(f"--option {key}: {name!r} is not one of the benchmarked strategies ({', '.join(strategies)})")
+        elif name == strategy:
+            out[rest] = value
+    return out
 
 
 def run_task(task: Task) -> list[dict[str, Any]]:

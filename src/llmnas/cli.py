@@ -263,7 +263,7 @@ def bench(
     signal: Optional[str] = typer.Option(None, help="Search signal (nb201: val_200 or val_12)."),
     constraint: List[str] = typer.Option([], "--constraint", "-c"),
     over_budget: Optional[str] = typer.Option(None),
-    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE for every strategy."),
+    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE for every strategy, or NAME.KEY=VALUE for one (e.g. collm.fallback=top-up)."),
     workers: Optional[int] = typer.Option(None, help="Parallel processes (default: CPU cores)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default bench-out/<time>."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per table row."),
