@@ -45,6 +45,7 @@ def plot(paths: list[str], out: str | Path, metric: str = "report", title: str |
     panels = sorted({(s, d) for s, d, _ in groups})
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False)
     for ax, (space, dataset) in zip(axes[0], panels):
+        lows, highs = [], []
         for (s, d, strategy), curves in sorted(groups.items()):
             if (s, d) != (space, dataset):
                 continue
@@ -58,11 +59,19 @@ def plot(paths: list[str], out: str | Path, metric: str = "report", title: str |
             with np.errstate(all="ignore"):
                 mean, std = np.nanmean(mat, axis=0), np.nanstd(mat, axis=0)
             ax.plot(x, mean, label=f"{strategy} (n={len(curves)})")
+            tail = slice(n // 10, None)  # the first queries swing widely; scale the axis to the rest
+            with np.errstate(all="ignore"):
+                lows.append(np.nanmin((mean - std)[tail]))
+                highs.append(np.nanmax((mean + std)[tail]))
             if len(curves) > 1:
                 ax.fill_between(x, mean - std, mean + std, alpha=0.2)
             elif marks.get((s, d, strategy)) and marks[(s, d, strategy)][0]:
                 for q in marks[(s, d, strategy)][0][1:]:  # a single LLM run: mark where iterations begin
                     ax.axvline(q - 0.5, color="grey", alpha=0.25, lw=0.8)
+        lo, hi = np.nanmin(lows), np.nanmax(highs)
+        if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+            pad = 0.15 * (hi - lo)
+            ax.set_ylim(lo - pad, hi + pad)
         ax.set_title(f"{space} / {dataset}")
         ax.set_xlabel("unique architectures evaluated")
         ax.set_ylabel("test of best-by-signal" if metric == "report" else "best signal")
