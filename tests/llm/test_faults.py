@@ -198,3 +198,30 @@ class FakeServerOn:
         if self.httpd is not None:
             self.httpd.shutdown()
             self.httpd.server_close()
+
+
+def test_embedded_requests_get_a_cpu_sized_timeout() -> None:
+    from llmnas.llm.base import Request
+    from llmnas.llm.embedded import local_timeout
+
+    long_reply = Request([{"role": "user", "content": "x" * 5000}], None, {"max_tokens": 1300}, 120.0)
+    assert local_timeout(long_reply) >= 60 + 650 + 100  # never the remote-style 120 s
+    short = Request([{"role": "user", "content": "hi"}], None, {"max_tokens": 8}, 120.0)
+    assert local_timeout(short) < 120  # then the configured timeout stands
+
+
+def test_embedded_transport_applies_the_cpu_sized_timeout() -> None:
+    from llmnas.llm.base import Request
+    from llmnas.llm.embedded import EmbeddedTransport
+
+    seen: list[float] = []
+
+    class Http:
+        def complete(self, request):  # records what would be sent to the local server
+            seen.append(request.timeout_s)
+            return "done"
+
+    t = EmbeddedTransport(LLMSettings(model="smollm2-135m"))
+    t.server, t._http = object(), Http()  # type: ignore[assignment]
+    assert t.complete(Request(MSG, None, {"max_tokens": 1300}, 120.0)) == "done"
+    assert seen == [60 + 650 + 2 / 2.5 / 20]

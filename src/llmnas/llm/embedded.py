@@ -12,6 +12,7 @@ server. A schema is enforced by llguidance constrained decoding (one-line JSON w
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import secrets
 import threading
@@ -123,6 +124,17 @@ def _stop_all() -> None:
         _RUNNING.clear()
 
 
+def local_timeout(request: Request) -> float:
+    """Seconds a request to the CPU model may take before it counts as stuck, not slow.
+
+    A long Generator reply (1,300 tokens at 12 tok/s on one core) outlasts a remote-style 120 s
+    timeout, and a retry would only queue the same work again behind it. So allow 2 generated
+    and 20 prompt tokens a second (prompt tokens estimated as characters / 2.5), plus a minute."""
+    max_tokens = int(request.params.get("max_tokens") or 1024)
+    prompt_chars = sum(len(str(m.get("content", ""))) for m in request.messages)
+    return 60.0 + max_tokens / 2.0 + prompt_chars / 2.5 / 20.0
+
+
 class EmbeddedTransport:
     """Transport over the in-process server; starts it on first use, releases it on close."""
 
@@ -155,6 +167,9 @@ class EmbeddedTransport:
     def complete(self, request: Request) -> Completion:
         self.start()
         assert self._http is not None
+        budget = local_timeout(request)
+        if budget > request.timeout_s:
+            request = dataclasses.replace(request, timeout_s=budget)
         return self._http.complete(request)
 
     def close(self) -> None:
