@@ -207,19 +207,23 @@ class CoLLM(Strategy):
         return out
 
     def _fallback(self, want: int, taken: set[str]) -> list[Proposal]:
-        """Not in the paper (``fallback: mutation | top-up``): mutations of the best so far."""
+        """Not in the paper (``fallback: mutation | top-up``): unvisited single-decision mutations
+        of the best evaluated architecture, then of the next best (up to 10) once a
+        neighbourhood is used up."""
         space, rng, hist = self.ctx.space, self.ctx.rng, self.ctx.history
-        best = hist.best() or max(hist.evaluated(), key=rank, default=None)
-        parent = best.arch if best is not None else space.sample(rng)
+        ranked = sorted(hist.evaluated(), key=rank, reverse=True)[:10]
+        best = ranked[0] if ranked else None
+        parents = [t.arch for t in ranked] or [space.sample(rng)]
         out, seen = [], set(taken)
-        for _ in range(20 * max(want, 1)):  # bounded
-            if len(out) >= want:
-                break
-            child = space.mutate(parent, rng)
-            k = space.canonical_key(child)
-            if not hist.is_visited(k) and k not in seen:
-                seen.add(k)
-                out.append(child)
+        for parent in parents:  # the best first; the next when its neighbourhood is used up
+            for _ in range(20 * max(want, 1)):  # bounded
+                if len(out) >= want:
+                    break
+                child = space.mutate(parent, rng)
+                k = space.canonical_key(child)
+                if not hist.is_visited(k) and k not in seen:
+                    seen.add(k)
+                    out.append(child)
         it = self.iteration
         self.current["fallback"] = len(out)
         self.log[-1]["fallback"] = len(out)
