@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from llmnas.errors import ConfigError
@@ -313,3 +315,27 @@ def test_an_endpoint_failure_leaves_the_state_unchanged(tmp_path):
     strat.load_state_dict(json.loads(before))
     assert [p.source for p in strat.ask(3)] == ["generator#1"]
     assert strat.nav.turns[0]["content"].startswith("Iteration 0")
+
+
+def test_top_up_moves_to_the_next_best_parent_when_a_neighbourhood_is_used_up():
+    from llmnas.llm import LLMSettings, ScriptedClient
+    from llmnas.runner import History
+    from llmnas.strategies.base import StrategyContext
+    from llmnas.types import Trial
+
+    space = SPACE
+    hist = History()
+    best = space.from_ncode("333333")
+    second = space.from_ncode("111111")
+    seq = 0
+    for arch, score in [(best, 90.0), (second, 80.0)] + [(a, 10.0) for a in space.neighbors(best)]:
+        hist.add(Trial(seq=seq, round=0, arch=arch, key=space.canonical_key(arch), status="ok", score=score, signal=score))
+        seq += 1
+    ctx = StrategyContext(space, np.random.default_rng(0), hist,
+                          llm=ScriptedClient(lambda m: "", settings=LLMSettings(model="scripted")))
+    strat = CoLLM(ctx, CoLLM.Settings(fallback="top-up"))
+    strat.log.append({})
+    out = strat._fallback(5, set())
+    assert len(out) == 5
+    assert all(sum(a != b for a, b in zip(space.to_ncode(p.arch), "111111")) == 1 for p in out)
+    assert all(p.source == "fallback-mutation" for p in out)
