@@ -28,12 +28,11 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-_STATE = {"debug": False}
 
 
 @app.callback()
 def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
-    _STATE["debug"] = debug
+    """``--debug`` is read by :func:`main`, which decides how errors are shown."""
 
 
 # ----- helpers -------------------------------------------------------------------------------

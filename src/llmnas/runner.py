@@ -94,7 +94,6 @@ class Runner:
         self.stall = 0
         self.next_seq = 0
         self.round = 0
-        self.current_round = 0
         self.sink: Any = None  # LLM call recorder: told the round and phase of each call
 
     def _phase(self, round_: int, phase: str) -> None:
@@ -123,7 +122,6 @@ class Runner:
             if reason:
                 return reason
             n = min(self.strategy.batch_size, self.cfg.budget - self.history.n_evaluated)
-            self.current_round = self.round
             self._phase(self.round, "ask")
             proposals = self.strategy.ask(n)
             if not proposals:
@@ -148,7 +146,6 @@ class Runner:
         self.strategy.load_state_dict(st)
         self.round = round_ + 1
         if phase == "asked":
-            self.current_round = round_
             this_round = [t for t in trials if t.round == round_]
             done = [t if t.status != PENDING else self._process(t) for t in this_round]
             self.round = round_
