@@ -423,7 +423,14 @@ def _advance(fn: Any, progress: Progress, task: Any) -> Any:
 def _mount_subcommands() -> None:
     from .llm.cli import app as llm_app
 
+    from .lmsearcher.cli import app as lmsearcher_app
+    from .supernets.cli import app as supernet_app
+    from .supernets.cli import retrain_cmd
+
     app.add_typer(llm_app, name="llm", help="Check and measure the LLM used by LLM-guided strategies.")
+    app.add_typer(lmsearcher_app, name="lmsearcher", help="LM-Searcher: make training data, fine-tune a ranker.")
+    app.add_typer(supernet_app, name="supernet", help="Weight-sharing supernets: train (stage 1) and inspect.")
+    app.command("retrain")(retrain_cmd)
 
 
 _mount_subcommands()

@@ -52,3 +52,7 @@ def build_problem(cfg: RunConfig) -> Problem:
         space, evaluator = build_yaml_problem(Path(cfg.space))
         return Problem(space, evaluator)
     return SPACES.get(cfg.space)(cfg)
+
+
+# supernet spaces register themselves (their module imports torch lazily)
+from .supernets import problems as _supernet_problems  # noqa: E402,F401

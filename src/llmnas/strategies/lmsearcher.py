@@ -1,0 +1,1 @@
+"""LM-Searcher search-as-ranking strategy (being written)."""

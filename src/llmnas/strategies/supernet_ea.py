@@ -1,0 +1,1 @@
+"""Supernet evolutionary baseline of SPOS/AutoFormer (being written)."""

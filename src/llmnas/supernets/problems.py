@@ -1,0 +1,1 @@
+"""Registers the supernet spaces in llmnas.problem.SPACES (no torch import at module level)."""
