@@ -1,0 +1,20 @@
+#!/bin/sh
+# System packages llmnas uses that PyPI does not carry:
+#   dataset-fashion-mnist  real Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist)
+#                          for the supernet spaces (spos, ofa, autoformer) and `llmnas retrain`.
+# Safe to run again: it installs only what is missing. Uses sudo when not run as root.
+set -eu
+PKGS="dataset-fashion-mnist"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "llmnas: no apt-get here; install$missing yourself (Fashion-MNIST IDX files), or point llmnas to a CIFAR-10 folder" >&2
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
