@@ -56,3 +56,6 @@ def build_problem(cfg: RunConfig) -> Problem:
 
 # supernet spaces register themselves (their module imports torch lazily)
 from .supernets import problems as _supernet_problems  # noqa: E402,F401
+
+# packaged table benchmarks (nb-macro, transnas-micro, transnas-macro, nb301) register themselves
+from .benchmarks import problems as _benchmark_problems  # noqa: E402,F401
