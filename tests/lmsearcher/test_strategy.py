@@ -65,7 +65,7 @@ def test_a_model_that_never_names_a_listed_candidate_ends_within_the_bound(tmp_p
 def test_constrained_reply_names_a_json_string_and_random_fallback(tmp_path):
     # the schema is sent; a model that still answers off-list falls back to a random pool member
     run, client = make_run(tmp_path, lambda m: '"000000"', budget=8, max_reasks=0,
-                           options={"constrained": "on", "fallback": "random"})
+                           options={"constrained": True, "fallback": "random"})
     run.run()
     trials = _trials(run)
     assert all(r.schema == {"type": "string", "enum": candidates(r.messages)} for r in client.requests)

@@ -16,7 +16,7 @@ code: docs/lmsearcher.md.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import Field
 
@@ -38,8 +38,9 @@ class LMSearcherSettings(StrategySettings):
     max_history: int = Field(lp.DEFAULT_MAX_HISTORY, ge=1, description="evaluated entries shown, best first (paper: 200)")
     fallback: Literal["closest", "random"] = Field(
         "closest", description="what a step takes when the model names no listed candidate")
-    constrained: Literal["auto", "on", "off"] = Field(
-        "auto", description="constrain the reply to the listed codes (auto: on for the embedded backend)")
+    constrained: Union[bool, Literal["auto"]] = Field(
+        "auto", description="constrain the reply to the listed codes: true/on, false/off, or auto (on for the "
+        "embedded backend, whose grammar cannot change the prompt)")
     temperature: Optional[float] = Field(0.0, ge=0.0, description="ranker sampling temperature; None: the llm setting")
     max_tokens: Optional[int] = Field(None, ge=4, description="reply budget; None: NCode length + 16")
 
@@ -172,7 +173,7 @@ class LMSearcher(Strategy):
     def _constrained(self) -> bool:
         mode = self.settings.constrained
         if mode != "auto":
-            return mode == "on"
+            return bool(mode)
         return getattr(getattr(self.ctx.llm, "settings", None), "backend", None) == "embedded"
 
     def _seed(self) -> int:
