@@ -45,7 +45,7 @@ def test_constrained_ranker_always_answers_with_a_listed_candidate(cli, tmp_path
     finally:
         st.close()
     show = cli("show", str(tmp_path / "run.sqlite"))
-    assert show.returncode == 0 and "ranker" in show.stdout
+    assert show.returncode == 0 and "LLM steps 6: listed candidate 6 at the first ask" in show.stdout
 
 
 @needs_model

@@ -40,7 +40,7 @@ def test_warmup_then_one_llm_step_per_query_and_the_answer_is_taken(tmp_path):
     assert len(calls) == 7 and {c["purpose"] for c in calls} == {"ranker"}
 
 
-def test_a_model_that_never_names_a_listed_candidate_ends_within_the_bound(tmp_path):
+def test_a_model_that_never_names_a_listed_candidate_ends_within_the_bound(tmp_path, cli):
     run, client = make_run(tmp_path, lambda messages: "I think 999999 is best", budget=15, max_reasks=2,
                            options={"constrained": "off"})
     summary = run.run()
@@ -60,6 +60,9 @@ def test_a_model_that_never_names_a_listed_candidate_ends_within_the_bound(tmp_p
     assert run.strategy.counts["fallback"] == steps and listed_share(run.strategy.counts) == 0.0
     calls = run.store.llm_calls(run.study.id)
     assert len(calls) == 30 and all(c["parse_status"] == "failed" for c in calls)
+    run.store.close()
+    show = cli("show", str(tmp_path / "run.sqlite"))
+    assert "LLM steps 10: listed candidate 0 at the first ask + 0 after a re-ask (0%), fallback 10" in show.stdout
 
 
 def test_constrained_reply_names_a_json_string_and_random_fallback(tmp_path):

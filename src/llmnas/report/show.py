@@ -90,6 +90,11 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
 def _show_iterations(console: Console, store: Store, study: StudyInfo) -> None:
     """LLM strategies: per-iteration counts and the Navigator's strategy text."""
     state = store.load_state(study.id)
+    counts = state[2].get("ranker_counts") if state else None
+    if counts:  # lmsearcher: who chose each step's architecture
+        from ..strategies.lmsearcher import ranker_line
+
+        console.print(ranker_line(counts))
     log = (state[2].get("log") if state else None) or []
     if log:
         it = Table(title="iterations (Generator candidates: attempted / parsed / legal / new / proposed)")

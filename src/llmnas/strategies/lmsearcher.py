@@ -196,6 +196,19 @@ def listed_share(counts: dict[str, int]) -> float | None:
     return (counts.get("listed_first", 0) + counts.get("listed_reask", 0)) / steps
 
 
+def ranker_line(counts: dict[str, int]) -> str:
+    """One line for ``llmnas show``: ranking steps and how each got its architecture."""
+    share = listed_share(counts)
+    line = (f"lmsearcher: {counts.get('warmup', 0)} warm-up, {counts.get('steps', 0)} ranking steps")
+    if counts.get("llm_steps"):
+        line += (f"; LLM steps {counts['llm_steps']}: listed candidate {counts.get('listed_first', 0)} at the first "
+                 f"ask + {counts.get('listed_reask', 0)} after a re-ask ({share:.0%}), fallback "
+                 f"{counts.get('fallback', 0)}, constrained {counts.get('constrained_steps', 0)}")
+    if counts.get("single_candidate"):
+        line += f"; {counts['single_candidate']} steps had one candidate left"
+    return line
+
+
 class LMSearcherClosestSettings(LMSearcherSettings):
     ranker: Literal["llm", "closest", "random"] = Field("closest", description="the non-LLM baseline ranker")
 
