@@ -76,8 +76,9 @@ class Run:
         problem, strategy_cls, settings = prepare(cfg)
         self.store, self.study, self.cfg, self.problem = store, study, cfg, problem
         self.history = History()
-        for t in store.trials(study.id):
-            if t.status != "pending":
+        interrupted = _interrupted_round(store, study)
+        for t in store.trials(study.id):  # an interrupted round re-enters in proposal order on resume
+            if t.status != "pending" and t.round != interrupted:
                 self.history.add(t)
         sink = None
         if llm is None and strategy_cls.uses_llm:
@@ -92,20 +93,32 @@ class Run:
                       "dataset": cfg.dataset, "target": cfg.target, "over_budget": cfg.over_budget},
         )
         self.strategy = strategy_cls(ctx, settings)
-        self.runner = Runner(store, study, cfg, problem, self.strategy, self.history, on_trial)
+        from .executors import make_executor
+
+        self.executor = make_executor(cfg.executor, cfg.model_dump(mode="json"), problem.evaluator)
+        self.runner = Runner(store, study, cfg, problem, self.strategy, self.history, on_trial, self.executor)
         self.runner.sink = sink
 
     def run(self) -> RunSummary:
         try:
             self.runner.run()
         finally:
-            if self.llm is not None and hasattr(self.llm, "close"):
-                self.llm.close()
+            try:
+                self.executor.close()
+            finally:
+                if self.llm is not None and hasattr(self.llm, "close"):
+                    self.llm.close()
         return self.summary()
 
     def summary(self) -> RunSummary:
         study = self.store.get_study(self.study.name)
         return summarize(self.store, study)
+
+
+def _interrupted_round(store: Store, study: StudyInfo) -> int | None:
+    """The round that was asked but not told (its trials are finished on resume), if any."""
+    state = store.load_state(study.id)
+    return state[0] if state is not None and state[1] == "asked" else None
 
 
 def _interrupted_step(store: Store, study: StudyInfo) -> tuple[int, str] | None:
@@ -136,16 +149,21 @@ def start(cfg: RunConfig, store_path: str | Path, study: str | None = None, *, l
 
 
 def reopen(store_path: str | Path, study: str | None = None, *, budget: int | None = None,
-           on_trial: TrialCallback | None = None) -> Run:
-    """Reopen a stored study to continue it (``llmnas resume``); ``budget`` may extend it."""
+           on_trial: TrialCallback | None = None, executor: dict[str, Any] | None = None) -> Run:
+    """Reopen a stored study to continue it (``llmnas resume``); ``budget`` may extend it and
+    ``executor`` (keys of :class:`~llmnas.config.ExecutorSettings`) may move it elsewhere: the
+    trials do not depend on where evaluations run."""
     store = Store(store_path, create=False)
     try:
         info = store.get_study(study)
         data = {k: v for k, v in info.config.items() if k != "resolved"}
+        _check_writer(info)
         if budget is not None:
             data["budget"] = budget
+        if executor:
+            data["executor"] = executor if "kind" in executor else {**data.get("executor", {}), **executor}
         cfg = make_config(data, where="stored config")
-        if budget is not None:
+        if budget is not None or executor:
             problem, _, _ = prepare(cfg)
             store.update_config(info.id, resolved_config(cfg, problem))
             info = store.get_study(info.name)
@@ -153,6 +171,28 @@ def reopen(store_path: str | Path, study: str | None = None, *, budget: int | No
     except BaseException:
         store.close()
         raise
+
+
+def _check_writer(info: StudyInfo) -> None:
+    """A run written by a newer llmnas gets a clear error before its config is read."""
+    from .versions import versions as now
+
+    theirs, ours = str(info.versions.get("llmnas", "")), now().get("llmnas", "")
+    if theirs and ours and _vtuple(theirs) > _vtuple(ours):
+        cfg_v = info.config.get("config_version", 1)
+        from .config import CONFIG_VERSION
+
+        if not isinstance(cfg_v, int) or cfg_v > CONFIG_VERSION or set(info.config) - set(RunConfig.model_fields) - {"resolved"}:
+            raise ConfigError(f"study {info.name!r} was written by llmnas {theirs}, newer than this llmnas {ours}; "
+                              "upgrade llmnas (pip install -U llmnas) to continue it")
+
+
+def _vtuple(v: str) -> tuple[int, ...]:
+    out = []
+    for part in v.split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        out.append(int(digits) if digits else 0)
+    return tuple(out)
 
 
 def search(store: str | Path | None = None, study: str | None = None, **config: Any) -> RunSummary:
@@ -165,8 +205,9 @@ def search(store: str | Path | None = None, study: str | None = None, **config: 
         run.store.close()
 
 
-def resume(store: str | Path, study: str | None = None, budget: int | None = None) -> RunSummary:
-    run = reopen(store, study, budget=budget)
+def resume(store: str | Path, study: str | None = None, budget: int | None = None,
+           executor: dict[str, Any] | None = None) -> RunSummary:
+    run = reopen(store, study, budget=budget, executor=executor)
     try:
         return run.run()
     finally:

@@ -115,6 +115,23 @@ def _llm_config(base: Optional[dict], llm: Optional[str], model: Optional[str], 
     return settings.model_dump(mode="json")
 
 
+def _executor_config(base: Optional[dict], kind: Optional[str], workers: Optional[int], ray_address: Optional[str],
+                     options: List[str]) -> Optional[dict]:
+    """The run config's ``executor`` section from a config file's section plus the flags."""
+    if kind is None and workers is None and ray_address is None and not options:
+        return base
+    out: dict[str, Any] = {} if kind is not None and base and kind != base.get("kind") else dict(base or {})
+    out.update(_kv(options, "--executor-option"))
+    if kind is not None:
+        out["kind"] = kind
+    if workers is not None:
+        out["workers"] = workers
+    if ray_address is not None:
+        out["ray_address"] = ray_address
+        out.setdefault("kind", "ray")
+    return out
+
+
 def _print_summary(summary: Any) -> None:
     best = summary.best
     console.print(
@@ -156,6 +173,11 @@ def search(
     llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."),
     llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env", help="Name of the env variable holding the API key."),
     llm_option: List[str] = typer.Option([], "--llm-option", help="LLM setting KEY=VALUE, e.g. temperature=0.5 (repeatable)."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="Where evaluations run: local (default), process or ray."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel evaluations (process/ray; default: CPU cores)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (auto, ray://HOST:10001); default: a local Ray instance."),
+    executor_option: List[str] = typer.Option([], "--executor-option", help="Executor setting KEY=VALUE: num_cpus, num_gpus (per evaluation), max_requeues, object_store_mb."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Proposals per round (default: the strategy's); parallel executors evaluate a round at once."),
 ) -> None:
     """Run a search and store every trial."""
     from .api import default_store_path, start
@@ -176,6 +198,11 @@ def search(
     llm_cfg = _llm_config(data.get("llm"), llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
     if llm_cfg is not None:
         data["llm"] = llm_cfg
+    exec_cfg = _executor_config(data.get("executor"), executor, workers, ray_address, executor_option)
+    if exec_cfg is not None:
+        data["executor"] = exec_cfg
+    if batch_size is not None:
+        data["batch_size"] = batch_size
     cfg = make_config(data, where="config" if config else "option")
     path = out or default_store_path(cfg)
     _execute(start(cfg, path, study, load_if_exists=load_if_exists), quiet)
@@ -187,11 +214,16 @@ def resume(
     study: Optional[str] = typer.Option(None, help="Study name (needed when the store holds several)."),
     budget: Optional[int] = typer.Option(None, help="New total budget, to extend a finished run."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    executor: Optional[str] = typer.Option(None, "--executor", help="Evaluate elsewhere than the stored run did: local, process or ray."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel evaluations (process/ray)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join; default: a local Ray instance."),
+    executor_option: List[str] = typer.Option([], "--executor-option", help="Executor setting KEY=VALUE (see search --help)."),
 ) -> None:
-    """Continue a stopped or killed run where it left off."""
+    """Continue a stopped or killed run where it left off (on any executor: the trials are the same)."""
     from .api import reopen
 
-    _execute(reopen(run, study, budget=budget), quiet)
+    exec_cfg = _executor_config(None, executor, workers, ray_address, executor_option)
+    _execute(reopen(run, study, budget=budget, executor=exec_cfg), quiet)
 
 
 @app.command()
@@ -320,6 +352,53 @@ def bench(
     _print_bench_table(table)
     n_trials = sum(r["proposals"] for r in rows)
     console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {nw} workers; results in {out}/ (summary.md, summary.csv, runs.csv)")
+
+
+@app.command("bench-executors")
+def bench_executors(
+    executors: str = typer.Option("local,ray:2,ray:4", "--executors", help="Setups to compare, e.g. local,process:2,ray:2,ray:4."),
+    space: Optional[str] = typer.Option(None, help="Space to search (default: the built-in sleepy space, 432 archs, one sleep per evaluation)."),
+    strategy: str = typer.Option("rs", help="Search strategy (the same for every setup)."),
+    budget: int = typer.Option(200, help="Unique architectures to evaluate."),
+    batch_size: int = typer.Option(20, "--batch-size", help="Proposals per round (what the workers share)."),
+    seed: int = typer.Option(0, help="Run seed (the same for every setup)."),
+    sleep: float = typer.Option(1.0, help="Seconds each sleepy evaluation takes (sets LLMNAS_SLEEP_S)."),
+    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default bench-out/executors-<time>."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per setup."),
+) -> None:
+    """The same seeded search on several executors: wall time, speed-up and identical trials."""
+    from .executors.bench import parse_setups, run_setups
+
+    setups = parse_setups(executors)
+    out = out or Path("bench-out") / time.strftime("executors-%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    base: dict[str, Any] = {"strategy": strategy, "budget": budget, "batch_size": batch_size, "seed": seed}
+    if space:
+        base["space"] = space
+    if option:
+        base["strategy_options"] = _kv(option, "--option")
+    with _progress(budget * len(setups)) as progress:
+        tasks = {s.label: progress.add_task(s.label, total=budget, info="") for s in setups}
+        rows = run_setups(setups, base, out, sleep if not space else None,
+                          on_trial=lambda label, n: progress.update(tasks[label], completed=n))
+    if as_json:
+        for r in rows:
+            print(json.dumps(r))
+        return
+    t = Table(title=f"{strategy}, budget {budget}, batch {batch_size}, seed {seed}"
+                    + ("" if space else f", {sleep:g} s per evaluation") + " (measured in this run)")
+    first = rows[0]["executor"]
+    t.caption = f"speed-ups relative to {first}; start = workers up and evaluator built; search = the run itself"
+    for col in ("executor", "evaluated", "start s", "search s", "wall s", "speed-up search", "speed-up wall", "same trials"):
+        t.add_column(col, justify="left" if col in ("executor", "same trials") else "right", no_wrap=True)
+    for r in rows:
+        t.add_row(r["executor"], str(r["evaluated"]), f"{r['start_s']:.1f}", f"{r['search_s']:.1f}", f"{r['wall_s']:.1f}",
+                  f"{r['speedup_search']:.2f}x", f"{r['speedup_wall']:.2f}x", "yes" if r["same_trials"] else "NO")
+    console.print(t)
+    console.print(f"stores in {out}/ (one study 'bench' per setup)")
+    if not all(r["same_trials"] for r in rows):
+        raise LlmnasError("the setups produced different trials; the evaluator or the strategy is not deterministic")
 
 
 def _print_bench_table(table: list[dict[str, Any]]) -> None:

@@ -16,8 +16,38 @@ from .constraints import POLICIES, Constraint
 from .errors import ConfigError
 
 
+#: Version of the run-config format. A config (YAML file or stored with a run) from a newer
+#: llmnas is refused with a clear error; one without ``config_version`` is version 1.
+CONFIG_VERSION = 1
+MIN_CONFIG_VERSION = 1
+
+
+class ExecutorSettings(BaseModel):
+    """Where evaluations run (``executor:`` in a run config; ``--executor`` and friends)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "process", "ray"] = Field("local", description="local (in this process), process (worker processes on this machine) or ray")
+    workers: Optional[int] = Field(None, ge=1, description="parallel evaluations (process: worker processes, default the CPU cores; ray: tasks in flight and, for a local instance, its size)")
+    ray_address: Optional[str] = Field(None, description="Ray cluster to join (e.g. auto or ray://HOST:10001); default: start a local Ray instance")
+    num_cpus: float = Field(1.0, ge=0.0, description="CPUs each evaluation asks Ray for")
+    num_gpus: float = Field(0.0, ge=0.0, description="GPUs each evaluation asks Ray for (fractions share a GPU)")
+    max_requeues: int = Field(2, ge=0, description="times a job whose worker died is re-queued before it is recorded as failed")
+    object_store_mb: Optional[int] = Field(None, ge=50, description="object store of a local Ray instance, MiB (default 100)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ExecutorSettings":
+        if self.kind == "local" and self.workers not in (None, 1):
+            raise ValueError("workers applies to the process and ray executors; add --executor process or --executor ray")
+        if self.kind != "ray" and (self.ray_address or self.num_gpus):
+            raise ValueError("ray_address and num_gpus apply to the ray executor only; add --executor ray")
+        return self
+
+
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    config_version: int = Field(CONFIG_VERSION, description="version of this config format")
 
     space: str = Field("nb201", description="built-in space name or path to a YAML space file")
     dataset: Optional[str] = Field(None, description="dataset of a built-in benchmark (nb201: cifar10 [default], cifar100, imagenet16-120)")
@@ -33,6 +63,8 @@ class RunConfig(BaseModel):
     target: Optional[float] = Field(None, description="stop once the best eligible signal reaches this value")
     max_stall: int = Field(1000, ge=1, description="stop after this many proposals in a row that add no evaluation")
     llm: Optional[Dict[str, Any]] = Field(None, description="LLM settings (LLM strategies only)")
+    batch_size: Optional[int] = Field(None, ge=1, description="proposals asked per round (default: the strategy's own, e.g. CoLLM's n_max; 1 for rs/rea/ls); raise it to use parallel workers")
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="where evaluations run")
 
     @field_validator("constraints")
     @classmethod
@@ -59,14 +91,30 @@ def validation_message(err: ValidationError, where: str = "config") -> str:
     e = err.errors()[0]
     loc = ".".join(str(p) for p in e["loc"]) or "top level"
     if e["type"] == "extra_forbidden":
-        valid = ", ".join(RunConfig.model_fields) if where == "config" else "see --help"
+        fields = ExecutorSettings.model_fields if loc.startswith("executor.") else RunConfig.model_fields
+        valid = ", ".join(fields) if where in ("config", "stored config") or loc.startswith("executor.") else "see --help"
         return f"{where}: unknown key {loc!r} (valid keys: {valid})"
     got = e.get("input")
     shown = f" (got {got!r})" if got is not None and not isinstance(got, (dict, list)) else ""
-    return f"{where}: {loc}: {e['msg']}{shown}"
+    msg = str(e["msg"]).removeprefix("Value error, ")
+    return f"{where}: {loc}: {msg}{shown}"
+
+
+def check_config_version(data: dict[str, Any], where: str = "config") -> None:
+    """A config written by a newer (or an unsupported older) llmnas gets one clear error."""
+    v = data.get("config_version", CONFIG_VERSION)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConfigError(f"{where}: config_version must be an integer (got {v!r})")
+    if v > CONFIG_VERSION:
+        raise ConfigError(f"{where}: config_version {v} comes from a newer llmnas (this one reads versions "
+                          f"{MIN_CONFIG_VERSION}-{CONFIG_VERSION}); upgrade llmnas: pip install -U llmnas")
+    if v < MIN_CONFIG_VERSION:
+        raise ConfigError(f"{where}: config_version {v} is older than this llmnas supports ({MIN_CONFIG_VERSION}-"
+                          f"{CONFIG_VERSION}); rewrite the config with the keys of `llmnas search --help`")
 
 
 def make_config(data: dict[str, Any], where: str = "config") -> RunConfig:
+    check_config_version(data, where)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:

@@ -1,0 +1,132 @@
+"""Ray tasks (``--executor ray``): a local Ray instance, or a cluster with ``--ray-address``.
+
+Ray is imported only here, only when this executor is built. Each evaluation is one Ray task
+asking for ``num_cpus`` / ``num_gpus``; Ray's own retries are off (``max_retries=0``) because
+this executor re-queues a job whose worker died itself, bounded by ``max_requeues``, so the
+reason of every lost attempt is recorded. An exception in the evaluator is not a lost worker:
+it comes back as a ``failed`` outcome and is never retried.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any, Iterator
+
+from . import worker as W
+from .base import EvalJob, EvalOutcome, Executor, ExecutorError, lost_text, usable_cores
+from .process import check_setup, outcome_from_reply
+
+INSTALL_HINT = "pip install 'llmnas[ray]'"
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ExecutorError(f"--executor ray needs the ray package, which is not installed: {INSTALL_HINT}") from None
+    return ray
+
+
+class RayExecutor(Executor):
+    kind = "ray"
+
+    def __init__(self, spec: str, *, address: str | None, workers: int | None, num_cpus: float, num_gpus: float,
+                 max_requeues: int, object_store_mb: int | None = None) -> None:
+        self.ray = import_ray()
+        self.spec, self.address, self.workers = spec, address, workers
+        self.num_cpus, self.num_gpus, self.max_requeues = num_cpus, num_gpus, max_requeues
+        self.object_store_mb = object_store_mb
+        self._own = False
+        self._fn: Any = None
+        self._spec_ref: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "address": self.address or "local", "workers": self.workers,
+                "num_cpus": self.num_cpus, "num_gpus": self.num_gpus}
+
+    def _start(self) -> None:
+        ray = self.ray
+        if self._fn is not None:
+            return
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False,
+                                      "configure_logging": True}
+            if self.address:
+                kwargs["address"] = self.address
+            else:
+                slots = self.workers if self.workers is not None else usable_cores()
+                kwargs["num_cpus"] = max(1, math.ceil(slots * self.num_cpus)) if self.num_cpus > 0 else slots
+                kwargs["object_store_memory"] = (self.object_store_mb or 100) * 1024 * 1024
+            try:
+                ray.init(**kwargs)
+            except Exception as exc:  # connection refused, bad address, ...
+                where = self.address or "a local Ray instance"
+                raise ExecutorError(f"cannot start or reach {where} ({type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0][:300] if str(exc) else ''}); check --ray-address "
+                                    "(e.g. ray://HOST:10001 or auto) or run without it to start a local instance") from None
+            self._own = True
+        self._warm = ray.remote(W.warm).options(max_retries=0, num_cpus=self.num_cpus, num_gpus=self.num_gpus)
+        self._fn = ray.remote(W.evaluate).options(max_retries=0, retry_exceptions=False,
+                                                  num_cpus=self.num_cpus, num_gpus=self.num_gpus)
+        self._spec_ref = ray.put(self.spec)
+
+    def start(self) -> None:
+        self._start()
+        n = self.workers or int(self.ray.available_resources().get("CPU", 1) // max(self.num_cpus, 1e-9)) or 1
+        for reply in self.ray.get([self._warm.remote(self._spec_ref, 0.5) for _ in range(min(n, 64))]):
+            check_setup(reply)
+
+    def run(self, jobs: list[EvalJob]) -> Iterator[EvalOutcome]:
+        self._start()
+        ray = self.ray
+        queue = deque(jobs)
+        lost: dict[int, list[str]] = {}
+        running: dict[Any, EvalJob] = {}
+        limit = self.workers or len(jobs) or 1
+        try:
+            while queue or running:
+                while queue and len(running) < limit:
+                    job = queue.popleft()
+                    running[self._fn.remote(self._spec_ref, job.arch)] = job
+                done, _ = ray.wait(list(running), num_returns=1)
+                for ref in done:
+                    job = running.pop(ref)
+                    try:
+                        reply = ray.get(ref)
+                    except ray.exceptions.RayError as exc:
+                        if isinstance(exc, ray.exceptions.RayTaskError) and not _is_worker_death(exc):
+                            raise ExecutorError(f"a Ray task failed outside the evaluator: {str(exc).splitlines()[0][:300]}") from None
+                        reasons = lost.setdefault(job.seq, [])
+                        reasons.append(f"{type(exc).__name__}: {_first_line(exc)}")
+                        if len(reasons) <= self.max_requeues:
+                            queue.appendleft(job)
+                        else:
+                            yield EvalOutcome(job.seq, error=lost_text(reasons, self.max_requeues),
+                                              attempts=len(reasons), lost_workers=reasons)
+                        continue
+                    yield outcome_from_reply(job, reply, lost.get(job.seq, []))
+        except BaseException:
+            for ref in running:
+                try:
+                    ray.cancel(ref, force=True)
+                except Exception:
+                    pass
+            raise
+
+    def close(self) -> None:
+        if self._own and self.ray.is_initialized():
+            self.ray.shutdown()
+        self._own = False
+        self._fn = None
+
+
+def _is_worker_death(exc: BaseException) -> bool:
+    """A task error whose cause is the worker exiting (``sys.exit``/``os._exit`` in user code)."""
+    cause = getattr(exc, "cause", None)
+    return isinstance(cause, (SystemExit, KeyboardInterrupt))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
