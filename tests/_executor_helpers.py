@@ -37,7 +37,8 @@ def evaluate(arch):
         os.kill(os.getpid(), signal.SIGKILL)
     if arch["c"] == "z" and arch["a"] == 5:
         raise ValueError(f"diverged on {key}")
-    time.sleep(float(os.environ.get("EXEC_TEST_SLEEP", "0.01")))
+    pause = HERE / "sleep"                    # seconds per evaluation (default 0.01)
+    time.sleep(float(pause.read_text()) if pause.exists() else 0.01)
     v = (arch["a"] * 7 + arch["b"] * 3) % 11 + {"x": 0.5, "y": 1.5, "z": 0.0}[arch["c"]]
     return {"val": v, "test": v + 0.1, "aux": arch["b"] / 10}
 '''

@@ -143,6 +143,8 @@ class Runner:
             self._phase(self.round, "ask")
             proposals = self.strategy.ask(n)
             if not proposals:
+                # keep what the strategy did while finding nothing (its LLM calls are stored too)
+                self.store.save_told(self.study.id, self.round, self.strategy.state_dict())
                 why = getattr(self.strategy, "stopped", "") or "the strategy had nothing new to propose"
                 self.store.add_event(self.study.id, "exhausted", str(why))
                 return "exhausted"

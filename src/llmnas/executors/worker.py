@@ -17,6 +17,7 @@ from typing import Any
 from .base import error_text
 
 _CACHE: dict[str, Any] = {}
+_SPACE_DIRS: set[str] = set()  # folders of the YAML spaces this worker has loaded
 
 
 def worker_spec(cfg_data: dict[str, Any], cwd: str | None = None) -> str:
@@ -40,9 +41,12 @@ def _evaluator(spec: str) -> Any:
         from ..problem import build_problem
 
         data = json.loads(spec)
-        for p in reversed(data["sys_path"]):
-            if p not in sys.path:
-                sys.path.append(p)
+        space = str(data["config"].get("space", ""))
+        if space.endswith((".yaml", ".yml")):
+            _SPACE_DIRS.add(os.path.dirname(space))
+        _forget_space_modules()  # a reused worker (Ray) re-imports the evaluator module of this run
+        driver_path = [p for p in data["sys_path"] if p]
+        sys.path[:] = driver_path + [p for p in sys.path if p not in driver_path]  # the driver's order first
         if os.path.isdir(data["cwd"]):
             os.chdir(data["cwd"])
         cfg = make_config(data["config"], where="run config in the worker")
@@ -50,6 +54,15 @@ def _evaluator(spec: str) -> Any:
         _CACHE.clear()  # one run per worker at a time
         _CACHE[spec] = ev
     return ev
+
+
+def _forget_space_modules() -> None:
+    """Drop modules imported from a YAML space's folder, so a worker that served another run
+    (or an older version of the file) imports the evaluator module of this run afresh."""
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if path and os.path.dirname(os.path.abspath(path)) in _SPACE_DIRS:
+            del sys.modules[name]
 
 
 def evaluate(spec: str, arch: dict[str, Any]) -> dict[str, Any]:

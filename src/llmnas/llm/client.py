@@ -75,7 +75,7 @@ class ChatClient:
                                       backend=self.transport.name,
                                       endpoint=self.transport.endpoint, timestamp=_now()))
                 raise
-            text, reasoning = split_reasoning(done.text, done.reasoning)
+            text, reasoning = split_reasoning(_valid_utf8(done.text), _valid_utf8(done.reasoning))
             parsed, status, reason = _judge(text, schema, validate, done, params["max_tokens"])
             prompt += done.usage.prompt_tokens
             completion += done.usage.completion_tokens
@@ -135,6 +135,16 @@ def _judge(text: str, schema: dict[str, Any] | None, validate: Validate | None,
         if bad is not None:
             return (parsed, "failed", f"validate: {bad}")
     return parsed, status, reason
+
+
+def _valid_utf8(text: str) -> str:
+    """``text`` with lone surrogates (JSON ``\\udXXX`` escapes, undecodable bytes) replaced by
+    U+FFFD, so a reply can always be hashed, stored and sent back to the model."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def _one_line(text: str) -> str:

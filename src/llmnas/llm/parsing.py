@@ -42,7 +42,15 @@ def parse_json(text: str, schema: dict[str, Any] | None = None) -> ParseResult:
 
     Tried in order: the whole text as JSON; then each fenced block and the first balanced
     ``{…}`` / ``[…]`` span, each normalised (single quotes, trailing commas, ``True``/``None``).
+    A value nested too deeply for the JSON decoder fails with that reason (never raises).
     """
+    try:
+        return _parse_json(text, schema)
+    except RecursionError:
+        return ParseResult(None, "failed", "json: nested too deeply to decode")
+
+
+def _parse_json(text: str, schema: dict[str, Any] | None) -> ParseResult:
     stripped = text.strip()
     try:
         return _validated(json.loads(stripped), "ok", schema)
