@@ -70,6 +70,26 @@ class Subspace:
         return "".join(parts)
 
 
+_MASKS: dict[str, list[np.ndarray]] = {}
+
+
+def _rows_inside(source: Source, kept: list[tuple[int, ...]], need: int) -> np.ndarray | None:
+    """Table rows whose every decision takes a kept option; None as soon as fewer than ``need`` remain."""
+    masks = _MASKS.get(source.key)
+    if masks is None:  # per decision, an (options x rows) table of "row takes this option"
+        masks = [source.rows[:, i][None, :] == np.arange(k)[:, None] for i, k in enumerate(source.n_options)]
+        _MASKS[source.key] = masks
+    mask = None
+    for i, k in enumerate(kept):
+        if len(k) == source.n_options[i]:
+            continue
+        m = masks[i][list(k)].any(axis=0)
+        mask = m if mask is None else mask & m
+        if np.count_nonzero(mask) < need:
+            return None
+    return np.flatnonzero(mask) if mask is not None else np.arange(len(source))
+
+
 def prune(source: Source, s: SamplerSettings, rng: np.random.Generator) -> Subspace:
     """A random subspace holding at least ``s.min_rows`` architectures of the table (bounded)."""
     need = min(s.min_rows, len(source))
@@ -88,12 +108,8 @@ def prune(source: Source, s: SamplerSettings, rng: np.random.Generator) -> Subsp
             kept.append(tuple(keep))
         if all(len(k) == 1 for k in kept):
             continue
-        mask = np.ones(len(source), dtype=bool)
-        for i, k in enumerate(kept):
-            if len(k) < source.n_options[i]:
-                mask &= np.isin(source.rows[:, i], k)
-        rows = np.flatnonzero(mask)
-        if len(rows) >= need:
+        rows = _rows_inside(source, kept, need)
+        if rows is not None:
             return Subspace(tuple(kept), rows, True)
     whole = tuple(tuple(range(k)) for k in source.n_options)
     return Subspace(whole, np.arange(len(source)), False)
@@ -107,7 +123,14 @@ def trajectory(source: Source, s: SamplerSettings, rng: np.random.Generator, see
     most = max(1, min(s.max_start_history, len(order) - s.pool_size - s.steps))
     h0 = int(rng.integers(min(s.min_history, most), most + 1))
     history, unvisited = list(order[:h0]), list(order[h0:])
-    codes = {int(r): sub.ncode(source.rows[r]) for r in order}
+    memo: dict[int, str] = {}
+
+    def code(r: int) -> str:  # only the rows a sample shows are encoded
+        r = int(r)
+        if r not in memo:
+            memo[r] = sub.ncode(source.rows[r])
+        return memo[r]
+
     for step in range(s.steps):
         if len(unvisited) < 2:
             return
@@ -116,10 +139,10 @@ def trajectory(source: Source, s: SamplerSettings, rng: np.random.Generator, see
         pool = [unvisited[int(i)] for i in picks]
         scores = [float(source.signal[r]) for r in pool]
         label = pool[oracle(scores)]
-        shown = [(codes[int(r)], float(source.signal[r])) for r in history]
-        messages = lp.build_messages(shown, [codes[int(r)] for r in pool], s.max_history)
+        shown = [(code(r), float(source.signal[r])) for r in history]
+        messages = lp.build_messages(shown, [code(r) for r in pool], s.max_history)
         yield {
-            "messages": [*messages, lp.answer_message(codes[int(label)])],
+            "messages": [*messages, lp.answer_message(code(label))],
             "meta": {
                 "benchmark": source.benchmark, "dataset": source.dataset, "space": source.benchmark,
                 "seed": seed, "trajectory": trajectory_id, "step": step, "pool_size": take,
