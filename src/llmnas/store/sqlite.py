@@ -133,12 +133,15 @@ class Store:
         self.path = Path(path)
         if not self.path.exists() and not create:
             raise StoreError(f"run store {str(self.path)!r} not found; check the path (runs are .sqlite files)")
+        existed = self.path.exists()
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
             self.conn.row_factory = sqlite3.Row
             self._check_or_init()
+            if existed:
+                self._check_intact()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by llmnas or choose a new path"
@@ -165,6 +168,15 @@ class Store:
             )
         c.execute("PRAGMA synchronous=NORMAL")
         c.execute("PRAGMA foreign_keys=ON")
+
+    def _check_intact(self) -> None:
+        """An existing file whose pages are damaged fails now, with one clear error."""
+        problems = [r[0] for r in self.conn.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            self.conn.close()
+            detail = " ".join("; ".join(problems).replace("*** in database main ***", "").split())[:200]
+            raise StoreError(f"{self.path} is a damaged llmnas run store ({detail}); restore it "
+                             "from a backup or start a new run")
 
     def close(self) -> None:
         self.conn.close()
