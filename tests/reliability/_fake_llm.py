@@ -1,0 +1,114 @@
+"""An OpenAI-compatible HTTP server on 127.0.0.1 that plays CoLLM's two roles with legal
+NB201 candidates, and can be stopped, restarted on the same port, made to fail, or made to
+hold a request (to kill the client during an LLM call)."""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+EDGES = ["edge_0_1", "edge_0_2", "edge_1_2", "edge_0_3", "edge_1_3", "edge_2_3"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def collm_reply(body: dict[str, Any], n: int) -> str:
+    """Navigator: a strategy text. Generator: 6 cells that depend only on the request count."""
+    system = body["messages"][0]["content"]
+    if system.startswith("You are the Generator"):
+        rng = random.Random(n)
+        cells = [{e: rng.choice(OPS) for e in EDGES} for _ in range(6)]
+        return json.dumps({"candidates": cells})
+    return "Favour nor_conv_3x3 on most edges; keep one skip_connect."
+
+
+def body_for(text: str) -> dict[str, Any]:
+    return {"id": "x", "object": "chat.completion", "created": 0, "model": "fake",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}}
+
+
+class CollmServer:
+    """``fail(n)`` returns an HTTP status to answer request ``n`` with (or None for a reply);
+    ``hold(body, n)`` True makes request ``n`` wait until ``release()``."""
+
+    def __init__(self, port: int | None = None, fail: Callable[[int], int | None] | None = None,
+                 hold: Callable[[dict, int], bool] | None = None, count: int = 0) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.fail, self.hold = fail, hold
+        self.count = count  # requests answered so far (seeds the made-up candidates)
+        self.requests: list[tuple[int, str, int]] = []  # (n, role, status)
+        self.holding = threading.Event()
+        self._go = threading.Event()
+        self._lock = threading.Lock()
+        self.httpd: ThreadingHTTPServer | None = None
+
+    def start(self) -> "CollmServer":
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                with outer._lock:
+                    outer.count += 1
+                    n = outer.count
+                role = "generator" if body["messages"][0]["content"].startswith("You are the Generator") else "navigator"
+                if outer.hold is not None and outer.hold(body, n):
+                    outer.holding.set()
+                    outer._go.wait(60)
+                code = outer.fail(n) if outer.fail else None
+                outer.requests.append((n, role, code or 200))
+                payload = {"error": {"message": "busy"}} if code else body_for(collm_reply(body, n))
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(code or 200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    if code == 429:
+                        self.send_header("Retry-After", "0")
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def release(self) -> None:
+        self._go.set()
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+    def restart_after(self, seconds: float) -> threading.Thread:
+        def later() -> None:
+            time.sleep(seconds)
+            self.start()
+
+        t = threading.Thread(target=later, daemon=True)
+        t.start()
+        return t
+
+
+LLM_FLAGS = ["--strategy", "collm", "--option", "n_min=4", "--option", "n_max=6", "--option", "navigator_max_tokens=64",
+             "--llm", "openai", "--llm-model", "fake", "--llm-option", "backoff_base_s=0.1", "--llm-option", "backoff_max_s=0.5"]
