@@ -51,6 +51,15 @@ Validate = Callable[[Any], "str | None"]
 PARSE_STATUSES = ("ok", "repaired", "failed", "none")
 
 
+class EndpointSettings(pydantic.BaseModel, extra="forbid"):
+    """One server of an endpoint pool (``llm.endpoints``); unset fields come from the llm section."""
+
+    base_url: str
+    model: str | None = None
+    api_key_env: str | None = None
+    max_concurrency: int | None = pydantic.Field(None, ge=1)
+
+
 class LLMSettings(pydantic.BaseModel, extra="forbid"):
     """The ``llm:`` section of a run config. JSON-serialisable; contains no secret."""
 
@@ -61,6 +70,11 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     base_url: str | None = None
     #: NAME of the environment variable holding the API key; the value is never stored
     api_key_env: str | None = None
+    #: several OpenAI-compatible servers used in parallel (``--llm-base-url URL1,URL2``), see
+    #: ``llm/pool.py``; each request goes to the least busy one with a free slot
+    endpoints: list[EndpointSettings] | None = None
+    #: most requests in flight per endpoint, across the threads and processes of this machine
+    max_concurrency: int | None = pydantic.Field(None, ge=1)
     #: path of a run store to replay from (backend ``replay``)
     replay_run: str | None = None
     #: replay: a request whose messages differ from the recorded ones raises (else: goes live

@@ -41,7 +41,10 @@ def parse_llm_spec(llm: str | None, *, model: str | None = None, base_url: str |
     elif kind == "openai":
         if not base_url:
             raise ConfigError("--llm openai needs --llm-base-url, e.g. http://127.0.0.1:8000/v1")
-        fields.update(backend="openai", model=arg or model or "auto", base_url=base_url)
+        urls = [u.strip() for u in base_url.split(",") if u.strip()]
+        fields.update(backend="openai", model=arg or model or "auto", base_url=urls[0])
+        if len(urls) > 1:  # an endpoint pool: --llm-base-url URL1,URL2,...
+            fields["endpoints"] = [{"base_url": u} for u in urls]
     elif kind == "replay" and arg:
         fields.update(backend="replay", replay_run=arg)
         if model:
@@ -85,6 +88,10 @@ def make_client(settings: LLMSettings, *, sink: CallSink | None = None,
 def _live(settings: LLMSettings) -> Transport:
     if settings.backend == "embedded":
         return EmbeddedTransport(settings)
+    if settings.endpoints or settings.max_concurrency:
+        from llmnas.llm.pool import make_pool
+
+        return make_pool(settings)
     if not settings.base_url:
         raise ConfigError("llm backend 'openai' needs base_url (--llm-base-url), "
                           "e.g. http://127.0.0.1:8000/v1")
