@@ -24,7 +24,13 @@ HERE = Path(__file__).parent
 def evaluate(arch):
     key = f"{arch['a']}{arch['b']}{arch['c']}"
     (HERE / "started").mkdir(exist_ok=True)
-    (HERE / "started" / f"{key}-{os.getpid()}-{time.time_ns()}").write_text("")
+    (HERE / "started" / f"{key}-{os.getpid()}-{time.time_ns()}").write_text(os.environ.get("CUDA_VISIBLE_DEVICES", "-"))
+    if (HERE / "stuck" / key).exists():       # never finishes (until its worker is stopped)
+        time.sleep(300)
+    once = HERE / "stall" / key
+    if once.exists():                         # hangs the first time only
+        once.unlink()
+        time.sleep(300)
     if (HERE / "hold" / key).exists():        # wait for the test to release this one
         deadline = time.time() + 60
         while not (HERE / "go").exists() and time.time() < deadline:
@@ -44,11 +50,12 @@ def evaluate(arch):
 '''
 
 
-def make_space(folder: Path, hold: list[str] = (), doomed: list[str] = (), flaky: list[str] = ()) -> Path:
+def make_space(folder: Path, hold: list[str] = (), doomed: list[str] = (), flaky: list[str] = (),
+               stuck: list[str] = (), stall: list[str] = ()) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "exec_eval.py").write_text(EVAL)
     (folder / "space.yaml").write_text(SPACE)
-    for name, keys in (("hold", hold), ("doomed", doomed), ("flaky", flaky)):
+    for name, keys in (("hold", hold), ("doomed", doomed), ("flaky", flaky), ("stuck", stuck), ("stall", stall)):
         (folder / name).mkdir(exist_ok=True)
         for k in keys:
             (folder / name / k).write_text("")

@@ -169,13 +169,63 @@ def test_dead_worker_is_requeued_then_recorded_as_failed(tmp_path, monkeypatch):
     with Store(out, create=False) as st:
         trials = {f"{t.arch['a']}{t.arch['b']}{t.arch['c']}": t for t in st.trials(st.get_study("x").id) if t.round == 0}
     doomed, flaky = trials["00x"], trials["11x"]
-    assert doomed.status == "failed" and "died during the evaluation 3 time(s)" in doomed.reason
+    assert doomed.status == "failed" and "was lost 3 time(s), its worker died" in doomed.reason
     assert "SIGKILL" in doomed.reason and "max_requeues" in doomed.reason
     assert len(doomed.meta["lost_workers"]) == 3
     assert flaky.status == "ok" and len(flaky.meta["lost_workers"]) == 1  # re-queued once, then fine
     assert trials["22x"].status == trials["33x"].status == "ok" and "lost_workers" not in trials["22x"].meta
     started = sorted(p.name.split("-")[0] for p in (sp / "started").iterdir())
     assert started.count("00x") == 3 and started.count("11x") == 2 and started.count("22x") == 1
+
+
+class Fixed4(Strategy):
+    name = "test-fixed4"
+    batch_size = 4
+
+    def ask(self, n):
+        return [Proposal({"a": a, "b": a, "c": "x"}, "fixed") for a in range(4)]
+
+    def tell(self, trials):
+        pass
+
+
+if "test-fixed4" not in STRATEGIES:
+    STRATEGIES.register("test-fixed4")(Fixed4)
+
+
+def _round0(out):
+    from llmnas.store import Store
+
+    with Store(out, create=False) as st:
+        return {f"{t.arch['a']}{t.arch['b']}{t.arch['c']}": t for t in st.trials(st.get_study("x").id) if t.round == 0}
+
+
+@pytest.mark.slow
+def test_hung_evaluation_is_stopped_after_the_timeout_and_requeued(tmp_path, monkeypatch):
+    sp = tmp_path / "sp"
+    monkeypatch.syspath_prepend(str(sp))
+    space_file = make_space(sp, stuck=["00x"], stall=["11x"])
+    out = tmp_path / "hung.sqlite"
+    t0 = time.perf_counter()
+    search(store=out, study="x", space=str(space_file), strategy="test-fixed4", budget=3, seed=0, max_stall=4,
+           executor={"kind": "process", "workers": 2, "max_requeues": 1, "eval_timeout_s": 1.0})
+    assert time.perf_counter() - t0 < 60
+    trials = _round0(out)
+    stuck, stall = trials["00x"], trials["11x"]
+    assert stuck.status == "failed" and "was lost 2 time(s)" in stuck.reason and "eval_timeout_s=1 s" in stuck.reason
+    assert stall.status == "ok" and stall.meta["lost_workers"] == ["no result within eval_timeout_s=1 s (worker stopped)"]
+    assert trials["22x"].status == trials["33x"].status == "ok"
+
+
+def test_gpu_ids_are_handed_to_the_workers(tmp_path, monkeypatch):
+    sp = tmp_path / "sp"
+    monkeypatch.syspath_prepend(str(sp))
+    space_file = make_space(sp)
+    (sp / "sleep").write_text("0.2")
+    search(store=tmp_path / "g.sqlite", study="x", space=str(space_file), strategy="test-fixed4", budget=4, seed=0,
+           executor={"kind": "process", "workers": 2, "gpu_ids": [3, 5]})
+    seen = {p.read_text() for p in (sp / "started").iterdir()}
+    assert seen == {"3", "5"}  # each worker saw only its own GPU
 
 
 def test_worker_that_cannot_build_the_evaluator_stops_the_run_clearly(tmp_path, monkeypatch):
@@ -205,6 +255,10 @@ def test_executor_config_errors_are_one_clear_line():
         make_config({"executor": {"workers": 4}})
     with pytest.raises(ConfigError, match=r"unknown key 'executor.gpus' \(valid keys: kind, workers"):
         make_config({"executor": {"kind": "ray", "gpus": 1}})
+    with pytest.raises(ConfigError, match="eval_timeout_s needs worker processes"):
+        make_config({"executor": {"eval_timeout_s": 5}})
+    with pytest.raises(ConfigError, match="gpu_ids applies to the process executor"):
+        make_config({"executor": {"kind": "ray", "gpu_ids": [0]}})
 
 
 def test_missing_ray_names_the_extra(monkeypatch, tmp_path):

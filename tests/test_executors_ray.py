@@ -63,7 +63,7 @@ def test_ray_dead_worker_requeued_then_failed_with_reason(tmp_path, space):
     with Store(out, create=False) as st:
         trials = {f"{t.arch['a']}{t.arch['b']}{t.arch['c']}": t for t in st.trials(st.get_study("x").id) if t.round == 0}
     doomed, flaky, fine = trials["44x"], trials["33y"], trials["22x"]
-    assert doomed.status == "failed" and "died during the evaluation 2 time(s)" in doomed.reason
+    assert doomed.status == "failed" and "was lost 2 time(s), its worker died" in doomed.reason
     assert "max_requeues" in doomed.reason and len(doomed.meta["lost_workers"]) == 2
     assert flaky.status == "ok" and len(flaky.meta["lost_workers"]) == 1
     assert fine.status == "ok" and "lost_workers" not in fine.meta
@@ -89,3 +89,17 @@ def test_ray_resource_request_bounds_concurrency(tmp_path, space, monkeypatch):
 
     assert max_overlap("one-at-a-time", 2.0) == 1
     assert max_overlap("two-at-a-time", 1.0) == 2
+
+
+def test_ray_hung_evaluation_is_cancelled_after_the_timeout(tmp_path, space):
+    from test_executors import Fixed4  # noqa: F401  (registers test-fixed4)
+
+    make_space(space.parent, stuck=["00x"], stall=["11x"])
+    out = _search(tmp_path, space, "hung", {"kind": "ray", "workers": 2, "max_requeues": 1, "eval_timeout_s": 3.0},
+                  strategy="test-fixed4", budget=3, max_stall=4)
+    with Store(out, create=False) as st:
+        trials = {f"{t.arch['a']}{t.arch['b']}{t.arch['c']}": t for t in st.trials(st.get_study("x").id) if t.round == 0}
+    stuck, stall = trials["00x"], trials["11x"]
+    assert stuck.status == "failed" and "was lost 2 time(s)" in stuck.reason and "eval_timeout_s=3 s" in stuck.reason
+    assert stall.status == "ok" and stall.meta["lost_workers"] == ["no result within eval_timeout_s=3 s (task cancelled)"]
+    assert trials["22x"].status == trials["33x"].status == "ok"

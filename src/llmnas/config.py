@@ -34,6 +34,8 @@ class ExecutorSettings(BaseModel):
     num_gpus: float = Field(0.0, ge=0.0, description="GPUs each evaluation asks Ray for (fractions share a GPU)")
     max_requeues: int = Field(2, ge=0, description="times a job whose worker died is re-queued before it is recorded as failed")
     object_store_mb: Optional[int] = Field(None, ge=50, description="object store of a local Ray instance, MiB (default 100)")
+    eval_timeout_s: Optional[float] = Field(None, gt=0, description="an evaluation running longer is stopped (its worker too) and re-queued like a dead worker's")
+    gpu_ids: Optional[List[int]] = Field(None, min_length=1, description="process: GPUs handed to the workers round robin (CUDA_VISIBLE_DEVICES); ray assigns GPUs itself (num_gpus)")
 
     @model_validator(mode="after")
     def _check(self) -> "ExecutorSettings":
@@ -41,6 +43,10 @@ class ExecutorSettings(BaseModel):
             raise ValueError("workers applies to the process and ray executors; add --executor process or --executor ray")
         if self.kind != "ray" and (self.ray_address or self.num_gpus):
             raise ValueError("ray_address and num_gpus apply to the ray executor only; add --executor ray")
+        if self.kind == "local" and self.eval_timeout_s is not None:
+            raise ValueError("eval_timeout_s needs worker processes to stop; add --executor process or --executor ray")
+        if self.gpu_ids is not None and self.kind != "process":
+            raise ValueError("gpu_ids applies to the process executor (with ray, ask for num_gpus per evaluation)")
         return self
 
 

@@ -24,9 +24,10 @@ def make_executor(settings: ExecutorSettings, cfg_data: dict[str, Any], evaluato
     if settings.kind == "process":
         from .process import ProcessExecutor
 
-        return ProcessExecutor(spec, settings.workers or usable_cores(), settings.max_requeues)
+        return ProcessExecutor(spec, settings.workers or usable_cores(), settings.max_requeues,
+                               timeout_s=settings.eval_timeout_s, gpu_ids=settings.gpu_ids)
     from .ray_exec import RayExecutor
 
     return RayExecutor(spec, address=settings.ray_address, workers=settings.workers, num_cpus=settings.num_cpus,
                        num_gpus=settings.num_gpus, max_requeues=settings.max_requeues,
-                       object_store_mb=settings.object_store_mb)
+                       object_store_mb=settings.object_store_mb, timeout_s=settings.eval_timeout_s)

@@ -105,5 +105,6 @@ def error_text(exc: BaseException) -> str:
 def lost_text(reasons: list[str], limit: int) -> str:
     """The reason recorded for a job whose workers kept dying."""
     last = reasons[-1] if reasons else "unknown cause"
-    return (f"the worker died during the evaluation {len(reasons)} time(s) (last: {last}); gave up after "
-            f"{limit} re-queue(s): check the evaluator's memory use or raise executor.max_requeues")
+    return (f"the evaluation was lost {len(reasons)} time(s), its worker died or was stopped (last: {last}); "
+            f"gave up after {limit} re-queue(s): check the evaluator's memory and time use, or raise "
+            "executor.max_requeues / executor.eval_timeout_s")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -21,15 +22,21 @@ from .base import EvalJob, EvalOutcome, Executor, ExecutorError, lost_text
 
 
 class _Slot:
-    def __init__(self, index: int) -> None:
-        self.index = index
+    def __init__(self, index: int, env: dict[str, str]) -> None:
+        self.index, self.env = index, env
         self.pool: ProcessPoolExecutor | None = None
 
     def ensure(self) -> ProcessPoolExecutor:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=W.init_process_worker, initargs=(os.getpid(),))
+                                            initializer=W.init_process_worker, initargs=(os.getpid(), self.env))
         return self.pool
+
+    def kill(self) -> None:
+        """Stop this slot's worker now (its job then ends with BrokenProcessPool)."""
+        for p in (getattr(self.pool, "_processes", None) or {}).values():
+            if p.is_alive():
+                p.kill()
 
     def exit_text(self) -> str:
         """How this slot's process ended (read before the pool is dropped)."""
@@ -62,14 +69,18 @@ class _Slot:
 class ProcessExecutor(Executor):
     kind = "process"
 
-    def __init__(self, spec: str, workers: int, max_requeues: int) -> None:
+    def __init__(self, spec: str, workers: int, max_requeues: int, *, timeout_s: float | None = None,
+                 gpu_ids: list[int] | None = None) -> None:
         if workers < 1:
             raise ExecutorError("executor.workers must be at least 1")
-        self.spec, self.workers, self.max_requeues = spec, workers, max_requeues
-        self.slots = [_Slot(i) for i in range(workers)]
+        self.spec, self.workers, self.max_requeues, self.timeout_s = spec, workers, max_requeues, timeout_s
+        self.gpu_ids = list(gpu_ids or [])
+        envs = [{"CUDA_VISIBLE_DEVICES": str(self.gpu_ids[i % len(self.gpu_ids)])} if self.gpu_ids else {}
+                for i in range(workers)]
+        self.slots = [_Slot(i, envs[i]) for i in range(workers)]
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "workers": self.workers}
+        return {"kind": self.kind, "workers": self.workers, "gpu_ids": self.gpu_ids or None}
 
     def start(self) -> None:
         futures = [slot.ensure().submit(W.warm, self.spec) for slot in self.slots]
@@ -83,20 +94,40 @@ class ProcessExecutor(Executor):
         queue = deque(jobs)
         lost: dict[int, list[str]] = {}
         running: dict[Future, tuple[_Slot, EvalJob]] = {}
+        started: dict[Future, float] = {}
+        timed_out: set[Future] = set()
         free = list(self.slots)
         try:
             while queue or running:
                 while queue and free:
                     slot, job = free.pop(0), queue.popleft()
-                    fut = slot.ensure().submit(W.evaluate, self.spec, job.arch)
+                    fresh = slot.pool is None
+                    pool = slot.ensure()
+                    warm = pool.submit(W.warm, self.spec) if fresh and self.timeout_s is not None else None
+                    fut = pool.submit(W.evaluate, self.spec, job.arch)
                     running[fut] = (slot, job)
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    if warm is None:
+                        started[fut] = time.monotonic()
+                    else:  # the clock starts once a new worker is up and has built the evaluator
+                        started[fut] = float("inf")
+                        warm.add_done_callback(lambda _w, f=fut: started.__setitem__(f, time.monotonic()) if f in started else None)
+                done, _ = wait(list(running), timeout=self._next_deadline(started, timed_out), return_when=FIRST_COMPLETED)
+                if not done:  # an evaluation ran past eval_timeout_s: stop its worker
+                    now = time.monotonic()
+                    for fut, t0 in list(started.items()):
+                        if fut not in timed_out and self.timeout_s is not None and now - t0 >= self.timeout_s:
+                            timed_out.add(fut)
+                            running[fut][0].kill()
+                    continue
                 for fut in sorted(done, key=lambda f: running[f][1].seq):
                     slot, job = running.pop(fut)
+                    started.pop(fut, None)
                     try:
                         reply = fut.result()
                     except BrokenProcessPool:
-                        why = slot.exit_text()
+                        why = (f"no result within eval_timeout_s={self.timeout_s:g} s (worker stopped)"
+                               if fut in timed_out else slot.exit_text())
+                        timed_out.discard(fut)
                         slot.drop()
                         free.append(slot)
                         reasons = lost.setdefault(job.seq, [])
@@ -112,6 +143,17 @@ class ProcessExecutor(Executor):
         except BaseException:
             self.close(kill=True)
             raise
+
+    def _next_deadline(self, started: dict[Future, float], timed_out: set[Future]) -> float | None:
+        """Seconds until the next evaluation reaches eval_timeout_s (None: wait for a result)."""
+        if self.timeout_s is None:
+            return None
+        pending = [t0 for f, t0 in list(started.items()) if f not in timed_out]
+        if not pending:
+            return None
+        if any(t0 == float("inf") for t0 in pending):  # a worker is still starting: look again soon
+            return 0.25
+        return max(0.0, min(pending) + self.timeout_s - time.monotonic()) + 0.01
 
     def close(self, kill: bool = False) -> None:
         for s in self.slots:

@@ -10,6 +10,7 @@ it comes back as a ``failed`` outcome and is never retried.
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from typing import Any, Iterator
 
@@ -24,7 +25,8 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ExecutorError(f"--executor ray needs the ray package, which is not installed: {INSTALL_HINT}") from None
+        raise ExecutorError(f"--executor ray needs the ray package, which is not installed: {INSTALL_HINT} "
+                            "(or run/resume with --executor process or local)") from None
     return ray
 
 
@@ -32,11 +34,11 @@ class RayExecutor(Executor):
     kind = "ray"
 
     def __init__(self, spec: str, *, address: str | None, workers: int | None, num_cpus: float, num_gpus: float,
-                 max_requeues: int, object_store_mb: int | None = None) -> None:
+                 max_requeues: int, object_store_mb: int | None = None, timeout_s: float | None = None) -> None:
         self.ray = import_ray()
         self.spec, self.address, self.workers = spec, address, workers
         self.num_cpus, self.num_gpus, self.max_requeues = num_cpus, num_gpus, max_requeues
-        self.object_store_mb = object_store_mb
+        self.object_store_mb, self.timeout_s = object_store_mb, timeout_s
         self._own = False
         self._fn: Any = None
         self._spec_ref: Any = None
@@ -83,22 +85,38 @@ class RayExecutor(Executor):
         queue = deque(jobs)
         lost: dict[int, list[str]] = {}
         running: dict[Any, EvalJob] = {}
+        started: dict[Any, float] = {}
+        timed_out: set[Any] = set()
         limit = self.workers or len(jobs) or 1
         try:
             while queue or running:
                 while queue and len(running) < limit:
                     job = queue.popleft()
-                    running[self._fn.remote(self._spec_ref, job.arch)] = job
-                done, _ = ray.wait(list(running), num_returns=1)
+                    ref = self._fn.remote(self._spec_ref, job.arch)
+                    running[ref], started[ref] = job, time.monotonic()
+                done, _ = ray.wait(list(running), num_returns=1, timeout=self._next_deadline(started, timed_out))
+                if not done:  # an evaluation ran past eval_timeout_s: stop it (and its worker)
+                    now = time.monotonic()
+                    for ref, t0 in started.items():
+                        if ref not in timed_out and self.timeout_s is not None and now - t0 >= self.timeout_s:
+                            timed_out.add(ref)
+                            ray.cancel(ref, force=True)
+                    continue
                 for ref in done:
                     job = running.pop(ref)
+                    started.pop(ref, None)
                     try:
                         reply = ray.get(ref)
                     except ray.exceptions.RayError as exc:
-                        if isinstance(exc, ray.exceptions.RayTaskError) and not _is_worker_death(exc):
+                        if ref in timed_out:
+                            why = f"no result within eval_timeout_s={self.timeout_s:g} s (task cancelled)"
+                        elif isinstance(exc, ray.exceptions.RayTaskError) and not _is_worker_death(exc):
                             raise ExecutorError(f"a Ray task failed outside the evaluator: {str(exc).splitlines()[0][:300]}") from None
+                        else:
+                            why = f"{type(exc).__name__}: {_first_line(exc)}"
+                        timed_out.discard(ref)
                         reasons = lost.setdefault(job.seq, [])
-                        reasons.append(f"{type(exc).__name__}: {_first_line(exc)}")
+                        reasons.append(why)
                         if len(reasons) <= self.max_requeues:
                             queue.appendleft(job)
                         else:
@@ -113,6 +131,14 @@ class RayExecutor(Executor):
                 except Exception:
                     pass
             raise
+
+    def _next_deadline(self, started: dict[Any, float], timed_out: set[Any]) -> float | None:
+        if self.timeout_s is None:
+            return None
+        pending = [t0 for r, t0 in started.items() if r not in timed_out]
+        if not pending:
+            return None
+        return max(0.0, min(pending) + self.timeout_s - time.monotonic()) + 0.01
 
     def close(self) -> None:
         if self._own and self.ray.is_initialized():

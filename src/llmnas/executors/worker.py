@@ -96,9 +96,10 @@ def warm(spec: str, hold_s: float = 0.0) -> dict[str, Any]:
     return {"worker": worker}
 
 
-def init_process_worker(parent_pid: int) -> None:
-    """Initializer of spawned workers: exit when the driver is gone (e.g. SIGKILLed), so no
-    orphan keeps evaluating."""
+def init_process_worker(parent_pid: int, env: dict[str, str] | None = None) -> None:
+    """Initializer of spawned workers: set the slot's environment (e.g. its GPU) before anything
+    imports CUDA, and exit when the driver is gone (e.g. SIGKILLed), so no orphan keeps evaluating."""
+    os.environ.update(env or {})
 
     def watch() -> None:
         while True:
