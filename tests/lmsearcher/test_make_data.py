@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -43,6 +44,7 @@ def samples(tmp_path_factory):
     return path, result, _read(path)
 
 
+@pytest.mark.slow
 def test_samples_are_well_formed_and_labelled_with_the_best_of_their_pool(samples):
     path, result, records = samples
     assert len(records) == 400 == sum(result.counts.values())
@@ -109,12 +111,26 @@ def test_pruning_re_indexes_and_keeps_enough_rows():
         assert len(code) == len(sub.free) and _decode(code, [list(k) for k in sub.kept]) == tuple(src.rows[r])
 
 
+@pytest.mark.parametrize("kwargs,needle", [
+    (dict(benchmarks=["nb999"]), "unknown benchmark 'nb999'"),
+    (dict(exclude=["nb201:cifar1000"]), "has no dataset 'cifar1000'"),
+    (dict(benchmarks=["nb201"], exclude=["nb201"]), "leaves no benchmark"),
+    (dict(samples=0), "--samples must be at least 1"),
+    (dict(settings=SamplerSettings(pool_size=1)), "--pool-size must be at least 2"),
+    (dict(settings=SamplerSettings(p_fix=1.0)), "--p-fix and --p-drop"),
+])
+def test_bad_input_is_one_clear_error(tmp_path, kwargs, needle):
+    from llmnas.errors import ConfigError
+
+    args = {"samples": 10, **kwargs}
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        make_data(tmp_path / "x.jsonl", **args)
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 @pytest.mark.parametrize("args,needle", [
     (["--benchmarks", "nb999"], "unknown benchmark 'nb999'"),
-    (["--exclude", "nb201:cifar1000"], "has no dataset 'cifar1000'"),
-    (["--benchmarks", "nb201", "--exclude", "nb201"], "leaves no benchmark"),
     (["--samples", "0"], "--samples must be at least 1"),
-    (["--pool-size", "1"], "--pool-size must be at least 2"),
 ])
 def test_cli_bad_input_gives_one_error_line(cli, tmp_path, args, needle):
     r = cli("lmsearcher", "make-data", "--out", str(tmp_path / "x.jsonl"), "--quiet", *args)
