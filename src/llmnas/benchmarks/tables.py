@@ -62,7 +62,8 @@ class BenchTableSpace(SearchSpace):
             idx = tuple(int(x) for x in codes[r])
             self.row_of[idx] = r
             reps.setdefault(self._fold(idx), idx)
-        self.representatives: list[Indices] = sorted(reps.values())
+        # one member per distinct network: its canonical form when the table has it
+        self.representatives: list[Indices] = sorted(c if c in self.row_of else m for c, m in reps.items())
 
     def _fold(self, idx: Indices) -> Indices:
         return self.spec.canonical(idx) if self.spec.canonical is not None else idx
