@@ -218,10 +218,18 @@ def _pct(x: float) -> str:
     return "-" if x is None or math.isnan(x) else f"{x:.0%}"
 
 
-def default_workers(strategies: list[str] | None = None) -> int:
-    """CPU cores; 1 when an LLM strategy runs (the embedded model already uses every core)."""
+def default_workers(strategies: list[str] | None = None, llm: dict[str, Any] | None = None) -> int:
+    """CPU cores; when an LLM strategy runs: 1 on the embedded model (it already uses every
+    core), or the total ``max_concurrency`` of an endpoint pool (its slots are shared by the
+    bench's processes, so no server gets more than its limit)."""
     from .strategies import STRATEGIES
 
+    cores = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
     if strategies and any(STRATEGIES.get(s).uses_llm for s in strategies):
-        return 1
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+        llm = llm or {}
+        if llm.get("backend") != "openai":
+            return 1
+        endpoints = llm.get("endpoints") or [{}]
+        limits = [e.get("max_concurrency") or llm.get("max_concurrency") for e in endpoints]
+        return max(1, sum(limits)) if all(limits) else 1
+    return cores

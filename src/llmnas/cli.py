@@ -176,7 +176,7 @@ def search(
     executor: Optional[str] = typer.Option(None, "--executor", help="Where evaluations run: local (default), process or ray."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Parallel evaluations (process/ray; default: CPU cores)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (auto, ray://HOST:10001); default: a local Ray instance."),
-    executor_option: List[str] = typer.Option([], "--executor-option", help="Executor setting KEY=VALUE: num_cpus, num_gpus (per evaluation), max_requeues, object_store_mb."),
+    executor_option: List[str] = typer.Option([], "--executor-option", help="Executor setting KEY=VALUE: num_cpus, num_gpus (per evaluation, ray), max_requeues, eval_timeout_s, gpu_ids (process), object_store_mb."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Proposals per round (default: the strategy's); parallel executors evaluate a round at once."),
 ) -> None:
     """Run a search and store every trial."""
@@ -295,7 +295,7 @@ def bench(
     constraint: List[str] = typer.Option([], "--constraint", "-c"),
     over_budget: Optional[str] = typer.Option(None),
     option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE for every strategy, or NAME.KEY=VALUE for one (e.g. collm.fallback=top-up)."),
-    workers: Optional[int] = typer.Option(None, help="Parallel processes (default: CPU cores)."),
+    workers: Optional[int] = typer.Option(None, help="Parallel runs (default: CPU cores; LLM strategies: 1, or the total max_concurrency of an endpoint pool)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default bench-out/<time>."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per table row."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
@@ -331,7 +331,7 @@ def bench(
     tasks = B.plan(_split(strategies), ds, budget_list, _seeds(seeds, seed_start), base, out)
     n_runs = sum(len(t.seeds) for t in tasks)
     t0 = time.perf_counter()
-    nw = workers or B.default_workers(_split(strategies))
+    nw = workers or B.default_workers(_split(strategies), base.get("llm"))
     if quiet or as_json:
         rows = B.execute(tasks, nw)
     else:

@@ -207,3 +207,12 @@ def test_run_over_a_pool_with_a_key_never_stores_it(servers, tmp_path):
     assert key.encode() not in blobs and b"POOL_KEY" in blobs
     exported = run_cli("export", str(out), "--format", "json", cwd=tmp_path).stdout
     assert key not in exported and a.url in exported and b.url in exported
+
+
+def test_bench_runs_as_many_llm_runs_as_the_pool_has_slots():
+    from llmnas.bench import default_workers
+
+    assert default_workers(["collm"]) == 1  # the embedded model already uses every core
+    assert default_workers(["collm"], {"backend": "openai", "base_url": "u"}) == 1  # no limit known: one run
+    pool = {"backend": "openai", "max_concurrency": 2, "endpoints": [{"base_url": "a"}, {"base_url": "b", "max_concurrency": 5}]}
+    assert default_workers(["collm", "rs"], pool) == 7
