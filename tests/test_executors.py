@@ -271,3 +271,20 @@ def test_missing_ray_names_the_extra(monkeypatch, tmp_path):
     with pytest.raises(ExecutorError, match=r"pip install 'llmnas\[ray\]'"):
         import_ray()
     assert main(["search", "--strategy", "rs", "--budget", "3", "--executor", "ray", "--out", str(tmp_path / "r.sqlite"), "-q"]) == 2
+
+
+def test_unreachable_ray_cluster_fails_fast_with_one_clear_line(tmp_path, capsys):
+    import socket
+
+    from llmnas.cli import main
+
+    pytest.importorskip("ray")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    rc = main(["search", "--strategy", "rs", "--budget", "3", "--executor", "ray", "--ray-address", f"127.0.0.1:{port}",
+               "--out", str(tmp_path / "r.sqlite"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith(f"error: cannot reach the Ray cluster at 127.0.0.1:{port}")
+    assert time.perf_counter() - t0 < 15

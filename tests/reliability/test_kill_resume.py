@@ -216,3 +216,24 @@ def test_show_reads_a_run_while_it_runs(tmp_path, space):
     final = run_cli("show", str(out), cwd=tmp_path)
     assert final.returncode == 0 and "budget" in final.stdout
     _intact(out)
+
+
+def test_ctrl_c_during_parallel_evaluation_stops_cleanly_and_resumes(tmp_path, space, reference):
+    (space.parent / "sleep").write_text("0.1")
+    out = tmp_path / "int.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "llmnas.cli", *_search_args(space, out, ["--executor", "process", "--workers", "2"])],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    while _ok_count(out) < 6 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "llmnas resume" in err, err
+    with Store(out, create=False) as st:
+        assert st.get_study("x").status == "interrupted"
+    time.sleep(1.0)
+    pids = {int(p.name.split("-")[1]) for p in (space.parent / "started").iterdir()}
+    assert not [pid for pid in pids if _alive(pid)], "worker processes outlived Ctrl-C"
+    r = run_cli("resume", str(out), "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert _rows(out) == reference

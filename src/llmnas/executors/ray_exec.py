@@ -55,6 +55,7 @@ class RayExecutor(Executor):
             kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False,
                                       "configure_logging": True}
             if self.address:
+                _probe(self.address)
                 kwargs["address"] = self.address
             else:
                 slots = self.workers if self.workers is not None else usable_cores()
@@ -145,6 +146,23 @@ class RayExecutor(Executor):
             self.ray.shutdown()
         self._own = False
         self._fn = None
+
+
+def _probe(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast (instead of Ray's minutes of retries) when a ``host:port`` address does not answer."""
+    import socket
+
+    rest = address.split("://", 1)[-1]
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return  # "auto", "local" or a name Ray resolves itself
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise ExecutorError(f"cannot reach the Ray cluster at {address} ({exc.strerror or type(exc).__name__}); "
+                            "start it (ray start --head) or fix --ray-address, or drop --ray-address to use a local "
+                            "Ray instance") from None
 
 
 def _is_worker_death(exc: BaseException) -> bool:
