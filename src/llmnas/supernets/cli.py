@@ -35,10 +35,11 @@ def train_cmd(
 ) -> None:
     """Stage 1: train a weight-sharing supernet on real data and checkpoint it."""
     _torch()
-    from .stage1 import train_supernet
+    from .stage1 import prepare, train_supernet
 
     ui = _ui()
     opts = ui._kv(option, "--option")
+    prepare(space, preset, opts, out, resume)  # bad options fail before the progress bar shows
     t0 = time.perf_counter()
     try:
         if quiet:

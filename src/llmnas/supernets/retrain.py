@@ -58,17 +58,36 @@ def export_torchscript(net: Any, arch: dict[str, Any], example: Any, path: Path)
     """Trace the subnet, freeze it (constant-folds the weight slices), save; returns its weight count."""
     import torch
 
+    import warnings
+
     module = _Frozen.make(net, arch).eval()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # shape checks become constants: the export is for this input size
         traced = torch.jit.trace(module, example, check_trace=False)
         frozen = torch.jit.freeze(traced)
     frozen.save(str(path))
-    loaded = torch.jit.load(str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = torch.jit.load(str(path))
     with torch.no_grad():
         err = float((loaded(example) - module(example)).abs().max())
     if err > 1e-3:
         raise RuntimeError(f"exported model disagrees with the trained one (max abs diff {err:g})")
-    return sum(int(t.numel()) for t in frozen.state_dict().values()) if frozen.state_dict() else -1
+    return frozen_weight_count(frozen)
+
+
+def frozen_weight_count(module: Any) -> int:
+    """Numbers held by a frozen TorchScript module (its tensor constants plus any left parameters)."""
+    import torch
+
+    n = sum(int(t.numel()) for t in module.state_dict().values())
+    for node in module.graph.findAllNodes("prim::Constant"):
+        out = node.output()
+        if isinstance(out.type(), torch._C.TensorType):
+            value = out.toIValue()
+            if isinstance(value, torch.Tensor):
+                n += int(value.numel())
+    return n
 
 
 def retrain(run: Path, study: str | None, steps: int | None, epochs: float, batch_size: int, seed: int,
