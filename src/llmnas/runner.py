@@ -232,6 +232,8 @@ class Runner:
         for t in ready:
             self._commit(t)
         cursor = self._release(trials, 0)
+        if to_eval:
+            self.executor.start()  # workers up and evaluators built (once per run)
         by_seq = {t.seq: t for t in to_eval}
         for out in self.executor.run([EvalJob(t.seq, t.arch) for t in to_eval]):
             t = by_seq.pop(out.seq)

@@ -83,6 +83,8 @@ class ProcessExecutor(Executor):
         return {"kind": self.kind, "workers": self.workers, "gpu_ids": self.gpu_ids or None}
 
     def start(self) -> None:
+        if all(slot.pool is not None for slot in self.slots):
+            return
         futures = [slot.ensure().submit(W.warm, self.spec) for slot in self.slots]
         for fut in futures:
             try:

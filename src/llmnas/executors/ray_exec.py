@@ -75,6 +75,8 @@ class RayExecutor(Executor):
         self._spec_ref = ray.put(self.spec)
 
     def start(self) -> None:
+        if self._fn is not None:
+            return
         self._start()
         n = self.workers or int(self.ray.available_resources().get("CPU", 1) // max(self.num_cpus, 1e-9)) or 1
         for reply in self.ray.get([self._warm.remote(self._spec_ref, 0.5) for _ in range(min(n, 64))]):
