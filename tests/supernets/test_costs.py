@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.slow
 
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 

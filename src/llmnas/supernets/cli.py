@@ -126,7 +126,9 @@ def rank_check_cmd(
     def save(rows: list[RankRow]) -> None:
         if out is not None:
             rc = RankCheck(ev.space.name, rows=rows, steps=steps, seconds=time.perf_counter() - t0)
-            out.write_text(json.dumps({**rc.to_dict(), "seed": seed, "supernet": str(supernet)}, indent=1))
+            tmp = out.with_name(out.name + ".tmp")
+            tmp.write_text(json.dumps({**rc.to_dict(), "seed": seed, "supernet": str(supernet)}, indent=1))
+            tmp.replace(out)
 
     todo = archs[len(done):]
     with ui._progress(len(archs)) as progress:
@@ -164,6 +166,7 @@ def compare_cmd(
     option: List[str] = typer.Option([], "--option", "-o", help="NAME.KEY=VALUE strategy option, e.g. collm.fallback=top-up."),
     space_option: List[str] = typer.Option([], "--space-option", help="Evaluator option, e.g. val_images=1000."),
     out: Path = typer.Option(Path("runs/compare.sqlite"), "--out", help="Run store; one study per strategy."),
+    report_only: bool = typer.Option(False, "--report-only", help="Print the table of the studies already in --out (finished or not), run nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
     llm: Optional[str] = typer.Option(None, "--llm"),
     llm_model: Optional[str] = typer.Option(None, "--llm-model"),
@@ -209,20 +212,22 @@ def compare_cmd(
         cfg = make_config(data, where="option")
         study = f"{name}-{budget}"
         t0 = time.perf_counter()
-        run = start(cfg, out, study, load_if_exists=True)
-        try:
-            summary = ui._run_with_progress(run, quiet)
-        finally:
-            run.store.close()
+        if not report_only:
+            run = start(cfg, out, study, load_if_exists=True)
+            try:
+                ui._run_with_progress(run, quiet)
+            finally:
+                run.store.close()
         with Store(out, create=False) as st:
             info = st.get_study(study)
             trials = st.trials(info.id)
             llm_tot = st.llm_totals(info.id)
+            summary = summarize(st, info, trials)
         evaluated = [t for t in trials if t.status == "ok"]
         over = sum(1 for t in evaluated if not t.feasible)
         best = summary.best
         rows.append({
-            "strategy": name, "budget": budget, "evaluated": len(evaluated), "over": over,
+            "strategy": name, "budget": budget, "evaluated": len(evaluated), "over": over, "status": summary.stop_reason,
             "best": None if best is None else best.signal, "flops": None if best is None else best.metrics.get("flops"),
             "params": None if best is None else best.metrics.get("params"),
             "eval_s": sum(t.eval_seconds for t in trials), "wall_this": time.perf_counter() - t0,
@@ -230,10 +235,10 @@ def compare_cmd(
             "arch": None if best is None else best.arch,
         })
     t = Table(title=f"{ck['space']} supernet ({ck['data']['dataset']}), constraint: {', '.join(constraint) or 'none'}, seed {seed}")
-    for col in ("strategy", "evaluations", "over budget", "best val acc %", "its MFLOPs", "its params", "eval s", "LLM calls", "LLM s", "run wall s"):
+    for col in ("strategy", "status", "evaluations", "over budget", "best val acc %", "its MFLOPs", "its params", "eval s", "LLM calls", "LLM s", "run wall s"):
         t.add_column(col, justify="left" if col == "strategy" else "right")
     for r in rows:
-        t.add_row(r["strategy"], str(r["evaluated"]), str(r["over"]), "-" if r["best"] is None else f"{r['best']:.2f}",
+        t.add_row(r["strategy"], r["status"], str(r["evaluated"]), str(r["over"]), "-" if r["best"] is None else f"{r['best']:.2f}",
                   "-" if r["flops"] is None else f"{r['flops'] / 1e6:.3f}", "-" if r["params"] is None else f"{int(r['params']):,}",
                   f"{r['eval_s']:.1f}", str(r["llm_calls"]), f"{r['llm_s']:.1f}", f"{r['study_s']:.1f}")
     ui.console.print(t)
