@@ -288,3 +288,22 @@ def test_unreachable_ray_cluster_fails_fast_with_one_clear_line(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and err[0].startswith(f"error: cannot reach the Ray cluster at 127.0.0.1:{port}")
     assert time.perf_counter() - t0 < 15
+
+
+@pytest.mark.slow
+def test_bench_executors_prints_measured_times_and_checks_the_trials(tmp_path):
+    from _cli_helpers import run_cli
+
+    r = run_cli("bench-executors", "--executors", "local,process:2", "--budget", "12", "--batch-size", "6",
+                "--sleep", "0.2", "--out", str(tmp_path / "b"), "--json", cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert [row["executor"] for row in rows] == ["local", "process x2"]
+    assert all(row["evaluated"] == 12 and row["same_trials"] for row in rows)
+    local, procs = rows
+    assert local["search_s"] >= 12 * 0.2  # the sleeps really happened, one at a time
+    assert procs["search_s"] < local["search_s"] and procs["speedup_search"] > 1.2
+    bad = run_cli("bench-executors", "--executors", "local,dask:2", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown executor 'dask'" in bad.stderr

@@ -62,7 +62,7 @@ class _Slot:
                 for p in (getattr(self.pool, "_processes", None) or {}).values():
                     if p.is_alive():
                         p.kill()
-            self.pool.shutdown(wait=not kill, cancel_futures=True)
+            self.pool.shutdown(wait=False, cancel_futures=True)  # idle workers exit on their own
             self.pool = None
 
 
