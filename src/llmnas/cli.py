@@ -170,7 +170,7 @@ def search(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     llm: Optional[str] = typer.Option(None, "--llm", help="LLM backend: embedded (default), embedded:<name|path.gguf>, openai, replay:<run.sqlite>."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name (embedded) or id (remote)."),
-    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."),
+    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1; several, comma-separated, form a pool (with --llm-option max_concurrency=N)."),
     llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env", help="Name of the env variable holding the API key."),
     llm_option: List[str] = typer.Option([], "--llm-option", help="LLM setting KEY=VALUE, e.g. temperature=0.5 (repeatable)."),
     executor: Optional[str] = typer.Option(None, "--executor", help="Where evaluations run: local (default), process or ray."),
