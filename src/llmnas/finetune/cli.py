@@ -2,9 +2,96 @@
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import typer
 
+from llmnas.errors import ConfigError
 
-def train_cmd() -> None:
-    """LoRA fine-tuning of the LM-Searcher ranker."""
-    raise typer.Exit(2)
+
+def train_cmd(
+    out: str = typer.Option(..., "--out", help="Output folder: checkpoints, adapter, adapter.gguf, "
+                            "train.json. Use it as --llm-model OUT afterwards."),
+    data: Optional[str] = typer.Option(None, "--data", help="Training JSONL (llmnas lmsearcher "
+                                       "make-data). Not with --preset."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="A named recipe that also writes "
+                                         "its data: shipped-ranker (the packaged ranker)."),
+    base: Optional[str] = typer.Option(None, "--base", help="Named embedded base model "
+                                       "[default: smollm2-135m; the preset's with --preset]."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps [default: 200]."),
+    grad_accum: Optional[int] = typer.Option(None, "--grad-accum",
+                                             help="Examples per optimiser step [default: 4]."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate [default: 2e-4]."),
+    warmup: Optional[float] = typer.Option(None, "--warmup", help="Share of steps warming up "
+                                           "linearly, then cosine decay to 10% [default: 0.1]."),
+    rank: Optional[int] = typer.Option(None, "--rank", help="LoRA rank r [default: 8]."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="LoRA alpha [default: 16]."),
+    dropout: Optional[float] = typer.Option(None, "--dropout", help="LoRA dropout [default: 0]."),
+    targets: Optional[str] = typer.Option(None, "--targets", help="Comma list of projections to "
+                                          "adapt [default: q_proj,k_proj,v_proj,o_proj]; also "
+                                          "gate_proj, up_proj, down_proj."),
+    last_layers: Optional[int] = typer.Option(None, "--last-layers", help="Adapt only the last N "
+                                              "decoder layers; cheaper on a CPU [default: 0 = all]."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Leave out longer examples "
+                                             "[default: 1024]."),
+    val_examples: Optional[int] = typer.Option(None, "--val-examples", help="Examples held out "
+                                               "and scored before and after [default: 32]."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of LoRA init and data order "
+                                       "[default: 0]."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every",
+                                                   help="Steps between checkpoints [default: 25]."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (CUDA when there, bf16), "
+                                         "cpu or cuda [default: auto]."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads "
+                                          "[default: torch's choice]."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last "
+                                "checkpoint."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """LoRA fine-tuning of the LM-Searcher ranker on make-data output (CPU or CUDA).
+
+    The result is served by the embedded runtime: --llm-model OUT (or OUT/adapter.gguf)."""
+    from rich.console import Console
+
+    from llmnas.finetune.config import make_config
+    from llmnas.finetune.train import train
+
+    given: dict[str, Any] = {
+        "base": base, "steps": steps, "grad_accum": grad_accum, "lr": lr, "warmup": warmup,
+        "rank": rank, "alpha": alpha, "dropout": dropout, "last_layers": last_layers,
+        "max_tokens": max_tokens, "val_examples": val_examples, "seed": seed,
+        "checkpoint_every": checkpoint_every, "device": device, "threads": threads,
+        "targets": [t.strip() for t in targets.split(",") if t.strip()] if targets else None,
+    }
+    overrides = {k: v for k, v in given.items() if v is not None}
+    console = Console(stderr=True)
+    if preset is not None:
+        if data is not None:
+            raise ConfigError("--preset writes its own data into --out; drop --data (or drop "
+                              "--preset and give every setting)")
+        from llmnas.finetune.presets import get_preset, prepare
+
+        recipe = get_preset(preset)
+        console.print(f"preset {recipe.name}: {recipe.description}")
+        console.print(f"data: {recipe.data_command(out + '/data.jsonl')}")
+        cfg = prepare(recipe, out, overrides)
+    else:
+        if data is None:
+            raise ConfigError("give --data FILE.jsonl (write one with llmnas lmsearcher "
+                              "make-data) or --preset shipped-ranker")
+        cfg = make_config(data=data, out=out, **overrides)
+    result = train(cfg, resume=resume, console=console, progress=not quiet)
+    out_console = Console()
+    if result.adapter_gguf is None:
+        out_console.print(f"stopped at step {result.steps_done} of {cfg.steps}; continue with "
+                          f"--resume")
+        return
+    before, after = result.val_before, result.val_after
+    out_console.print(f"trained {result.steps_done} steps in {result.seconds:.0f} s; loss "
+                      f"{result.losses[0]:.4f} (first step) -> {result.losses[-1]:.4f} (last)")
+    if before and after:
+        out_console.print(f"held-out ({int(after['n'])} examples): loss {before['loss']:.4f} -> "
+                          f"{after['loss']:.4f}, exact answer {before['exact']:.0%} -> "
+                          f"{after['exact']:.0%}")
+    out_console.print(f"adapter: {result.adapter_gguf}; search with: llmnas search --strategy "
+                      f"lmsearcher --llm-model {cfg.out}")

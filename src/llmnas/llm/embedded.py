@@ -27,7 +27,7 @@ from llmnas.llm.openai_compat import OpenAITransport
 
 XLLAMACPP_PIN = "xllamacpp==2026.10.11549"
 _LOCK = threading.Lock()
-_RUNNING: dict[tuple, "EmbeddedServer"] = {}  # one server per (model file, n_ctx, threads)
+_RUNNING: dict[tuple, "EmbeddedServer"] = {}  # one per (model file, adapter, n_ctx, threads)
 
 
 @dataclass
@@ -50,7 +50,7 @@ def acquire(settings: LLMSettings) -> EmbeddedServer:
     """Start (or reuse) the server for ``settings.model``; pair each call with :func:`release`."""
     model = resolve_model(settings.model, settings.cache_dir)
     threads = settings.n_threads or default_threads()
-    key = (str(model.path), settings.n_ctx, threads)
+    key = (str(model.path), str(model.adapter or ""), model.adapter_scale, settings.n_ctx, threads)
     with _LOCK:
         server = _RUNNING.get(key)
         if server is None:
@@ -93,6 +93,9 @@ def _start(model: ResolvedModel, n_ctx: int, threads: int) -> EmbeddedServer:
                           f"'{XLLAMACPP_PIN}' (or use --llm openai with --llm-base-url)") from None
     params = xllamacpp.CommonParams()
     params.model.path = str(model.path)
+    if model.adapter is not None:  # a fine-tuned model: the runtime applies the LoRA at load
+        params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(str(model.adapter),
+                                                                model.adapter_scale)]
     params.model_alias = {model.name}
     params.n_ctx = n_ctx
     params.n_parallel = 1
@@ -109,7 +112,8 @@ def _start(model: ResolvedModel, n_ctx: int, threads: int) -> EmbeddedServer:
     try:
         handle = xllamacpp.Server(params)
     except Exception as exc:  # the C++ side raises plain RuntimeError/ValueError
-        raise EndpointError(f"embedded model {model.name} ({model.path}) failed to load "
+        what = f"{model.path}" + (f" + adapter {model.adapter}" if model.adapter else "")
+        raise EndpointError(f"embedded model {model.name} ({what}) failed to load "
                             f"({type(exc).__name__}: {exc}); check the file, or lower "
                             "llm.n_ctx if memory is short") from None
     base_url = handle.listening_address.rstrip("/") + "/v1"

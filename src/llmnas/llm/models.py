@@ -89,11 +89,28 @@ LLM_MODELS: dict[str, ModelSpec] = {
 
 @dataclass(frozen=True)
 class ResolvedModel:
-    """A model file ready to load; ``name`` is what replies report as the model id."""
+    """A model file ready to load; ``name`` is what replies report as the model id.
+
+    A fine-tuned model is a base GGUF plus a GGUF LoRA adapter that the runtime applies at load
+    (``adapter``); ``base_name`` then names the base model and ``adapter_sha256`` pins the
+    adapter file."""
 
     name: str
     path: Path
     sha256: str | None  # None for a user-supplied file (not pinned)
+    adapter: Path | None = None
+    adapter_sha256: str | None = None
+    adapter_scale: float = 1.0
+    base_name: str = ""
+
+    def describe(self) -> dict[str, str | float | None]:
+        """What a run records about the model: files and their sha256."""
+        out: dict[str, str | float | None] = {"name": self.name, "path": str(self.path),
+                                              "sha256": self.sha256}
+        if self.adapter is not None:
+            out.update(base=self.base_name, adapter=str(self.adapter),
+                       adapter_sha256=self.adapter_sha256, adapter_scale=self.adapter_scale)
+        return out
 
 
 def default_cache_dir(cache_dir: str | None = None) -> Path:
@@ -107,7 +124,15 @@ def default_cache_dir(cache_dir: str | None = None) -> Path:
 
 
 def resolve_model(model: str, cache_dir: str | None = None) -> ResolvedModel:
-    """Find (assembling and verifying if needed) the GGUF file for a name or a path."""
+    """Find (assembling and verifying if needed) the GGUF file for a name or a path.
+
+    ``model`` is a named model (:data:`LLM_MODELS`), a named fine-tuned model (a shipped
+    adapter on its base, :func:`named_adapters`), a path to a ``.gguf`` model, a path to a
+    ``.gguf`` LoRA adapter written by ``llmnas lmsearcher train`` (its base is read from the
+    adapter's metadata), or a training output folder holding ``adapter.gguf``."""
+    adapters = named_adapters()
+    if model in adapters:
+        return _resolve_adapter(adapters[model], cache_dir)
     if model in LLM_MODELS:
         spec = LLM_MODELS[model]
         cache = default_cache_dir(cache_dir)
@@ -116,16 +141,168 @@ def resolve_model(model: str, cache_dir: str | None = None) -> ResolvedModel:
         return ResolvedModel(spec.name, path, spec.sha256)
     if model.endswith(".gguf") or os.sep in model:
         path = Path(model).expanduser()
+        if path.is_dir():
+            if not (path / ADAPTER_FILE).is_file():
+                raise ConfigError(f"{path} is a folder without {ADAPTER_FILE}; pass a training "
+                                  "output folder (llmnas lmsearcher train --out) or a .gguf file")
+            path = path / ADAPTER_FILE
         if not path.is_file():
             raise ConfigError(f"model file {path} does not exist; pass an existing .gguf file "
-                              f"or one of: {', '.join(LLM_MODELS)}")
-        with open(path, "rb") as f:
-            if f.read(4) != b"GGUF":
-                raise ConfigError(f"{path} is not a GGUF file; convert the model to GGUF "
-                                  "(llama.cpp) or choose a named model")
+                              f"or one of: {', '.join(_all_names())}")
+        try:
+            meta = read_gguf_metadata(path)
+        except ValueError as exc:
+            raise ConfigError(f"{path} is not a GGUF file ({exc}); convert the model to GGUF "
+                              "(llama.cpp) or choose a named model") from None
+        if meta.get("general.type") == "adapter":
+            return _resolve_adapter_file(path, meta, cache_dir)
         return ResolvedModel(path.stem, path.resolve(), None)
     raise ConfigError(f"unknown embedded model {model!r}; choose one of: "
-                      f"{', '.join(LLM_MODELS)}, or pass a path to a .gguf file")
+                      f"{', '.join(_all_names())}, or pass a path to a .gguf file")
+
+
+# --- fine-tuned models: a GGUF LoRA adapter on a named base ------------------------------------
+
+#: the adapter file inside a training output folder
+ADAPTER_FILE = "adapter.gguf"
+#: GGUF metadata keys ``llmnas lmsearcher train`` writes into an adapter
+META_BASE = "llmnas.base_model"
+META_BASE_SHA = "llmnas.base_sha256"
+_SHIPPED_DIRS = (Path(__file__).resolve().parent.parent / "finetune" / "ranker",)
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """A LoRA adapter shipped inside the package (``adapter.json`` beside the file)."""
+
+    name: str
+    title: str
+    base: str
+    base_sha256: str
+    path: Path
+    sha256: str
+    scale: float = 1.0
+
+
+def named_adapters() -> dict[str, AdapterSpec]:
+    """The fine-tuned models shipped in the package, by name."""
+    found: dict[str, AdapterSpec] = {}
+    for folder in _SHIPPED_DIRS:
+        manifest = folder / "adapter.json"
+        if not manifest.is_file():
+            continue
+        info = json.loads(manifest.read_text(encoding="utf-8"))
+        found[info["name"]] = AdapterSpec(
+            name=info["name"], title=info.get("title", info["name"]), base=info["base"],
+            base_sha256=info["base_sha256"], path=folder / info["file"],
+            sha256=info["sha256"], scale=float(info.get("scale", 1.0)))
+    return found
+
+
+def _all_names() -> list[str]:
+    return [*LLM_MODELS, *named_adapters()]
+
+
+def _resolve_adapter(spec: AdapterSpec, cache_dir: str | None) -> ResolvedModel:
+    if spec.base not in LLM_MODELS:
+        raise ConfigError(f"{spec.name!r} is built on {spec.base!r}, which this llmnas does not "
+                          "know; reinstall llmnas")
+    base_spec = LLM_MODELS[spec.base]
+    try:
+        base = resolve_model(spec.base, cache_dir)
+    except ConfigError as exc:
+        raise ConfigError(f"{spec.name!r} is a LoRA adapter on {spec.base!r}, which is not "
+                          f"ready: {exc}") from None
+    if base_spec.sha256 != spec.base_sha256:
+        raise ConfigError(f"{spec.name!r} was trained on a {spec.base} file with sha256 "
+                          f"{spec.base_sha256}, but llmnas pins {base_spec.sha256}; reinstall "
+                          "llmnas")
+    if not spec.path.is_file():
+        raise ConfigError(f"adapter file {spec.path} is missing; reinstall llmnas")
+    digest = _sha256(spec.path)
+    if digest != spec.sha256:
+        raise ConfigError(f"adapter file {spec.path} has sha256 {digest}, expected "
+                          f"{spec.sha256}; reinstall llmnas")
+    return ResolvedModel(spec.name, base.path, base.sha256, spec.path.resolve(), digest,
+                         spec.scale, spec.base)
+
+
+def _resolve_adapter_file(path: Path, meta: dict, cache_dir: str | None) -> ResolvedModel:
+    base_name = meta.get(META_BASE)
+    if not isinstance(base_name, str) or base_name not in LLM_MODELS:
+        raise ConfigError(f"{path} is a LoRA adapter without a known base model ({META_BASE} = "
+                          f"{base_name!r}); use an adapter written by llmnas lmsearcher train, or "
+                          "merge it into its base with llama.cpp")
+    base = resolve_model(base_name, cache_dir)
+    want = meta.get(META_BASE_SHA)
+    if want and want != base.sha256:
+        raise ConfigError(f"{path} was trained on a {base_name} file with sha256 {want}, but "
+                          f"the installed one has {base.sha256}; retrain it on this base")
+    name = path.parent.name if path.name == ADAPTER_FILE else path.stem
+    return ResolvedModel(name, base.path, base.sha256, path.resolve(), _sha256(path), 1.0,
+                         base_name)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
+                 10: "<Q", 11: "<q", 12: "<d"}
+
+
+def read_gguf_metadata(path: Path) -> dict[str, object]:
+    """The key-value metadata of a GGUF file (v2/v3), without its tensors.
+
+    Arrays are skipped (read as None): only scalar and string keys are needed here. Raises
+    ``ValueError`` for a file that is not GGUF."""
+    import struct
+
+    with open(path, "rb") as f:
+        def read(fmt: str) -> object:
+            size = struct.calcsize(fmt)
+            data = f.read(size)
+            if len(data) != size:
+                raise ValueError("truncated header")
+            return struct.unpack(fmt, data)[0]
+
+        def read_str() -> str:
+            n = int(read("<Q"))  # type: ignore[arg-type]
+            if n > 1 << 24:
+                raise ValueError("corrupt string length")
+            return f.read(n).decode("utf-8", errors="replace")
+
+        def read_value(kind: int) -> object:
+            if kind in _GGUF_SCALARS:
+                return read(_GGUF_SCALARS[kind])
+            if kind == 8:
+                return read_str()
+            if kind == 9:
+                item, count = int(read("<I")), int(read("<Q"))  # type: ignore[arg-type]
+                if item in _GGUF_SCALARS:
+                    f.seek(struct.calcsize(_GGUF_SCALARS[item]) * count, 1)
+                else:
+                    for _ in range(count):
+                        read_value(item)
+                return None
+            raise ValueError(f"unknown metadata type {kind}")
+
+        if f.read(4) != b"GGUF":
+            raise ValueError("no GGUF magic")
+        version = read("<I")
+        if version not in (2, 3):
+            raise ValueError(f"GGUF version {version}")
+        read("<Q")  # tensor count
+        n_kv = int(read("<Q"))  # type: ignore[arg-type]
+        meta: dict[str, object] = {}
+        for _ in range(n_kv):
+            key = read_str()
+            meta[key] = read_value(int(read("<I")))  # type: ignore[arg-type]
+        return meta
 
 
 def _installed_dir(spec: ModelSpec, dist: str) -> Path:
