@@ -35,6 +35,7 @@ def test_values_match_the_provenance_notes():
     assert min(vals) == pytest.approx(91.24, abs=0.01) and max(vals) == pytest.approx(94.49, abs=0.01)
 
 
+@pytest.mark.slow
 def test_search_on_a_table_space_and_bad_input(cli, tmp_path):
     r = cli("search", "--space", "transnas-macro", "--dataset", "room_layout", "--strategy", "lmsearcher-closest",
             "--budget", "20", "--out", str(tmp_path / "t.sqlite"))
