@@ -13,7 +13,7 @@ from llmnas.supernets.stage1 import train_supernet  # noqa: E402
 
 @pytest.fixture(scope="session")
 def tiny_supernets(tmp_path_factory) -> dict[str, Path]:
-    """space -> checkpoint path (preset tiny: 40 steps of 64 images from 4,000)."""
+    """space -> checkpoint path (preset tiny: 40-100 steps of 64 images from 4,000)."""
     root = tmp_path_factory.mktemp("supernets")
     out = {}
     for space in ("spos", "ofa", "autoformer"):

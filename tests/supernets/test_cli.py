@@ -23,9 +23,9 @@ def trained(tmp_path_factory):
 
 def test_train_prints_time_and_inherited_accuracy(trained):
     root, r = trained
-    assert "supernet spos: 40 steps" in r.stdout and "largest subnet" in r.stdout and "smallest" in r.stdout
+    assert "supernet spos: 100 steps" in r.stdout and "largest subnet" in r.stdout and "smallest" in r.stdout
     info = run_cli("supernet", "info", "spos.pt", cwd=root)
-    assert info.returncode == 0 and "step 40 of 40 (done)" in info.stdout and "64 subnets" in info.stdout
+    assert info.returncode == 0 and "step 100 of 100 (done)" in info.stdout and "64 subnets" in info.stdout
     again = run_cli("supernet", "train", "--space", "spos", "--preset", "tiny", "--out", "spos.pt", cwd=root)
     assert again.returncode == 2 and again.stderr.strip().startswith("error:") and "--resume" in again.stderr
 

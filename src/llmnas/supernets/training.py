@@ -51,6 +51,10 @@ class TrainSettings(BaseModel):
 
 
 def pick_device(name: str) -> torch.device:
+    """The device to train on; on a GPU, cuDNN is set to deterministic kernels (same seed, same weights)."""
+    if torch.cuda.is_available():
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
