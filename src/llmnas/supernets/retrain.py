@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..runner import summarize
 from ..store import Store
 from ..versions import versions
-from .core import data_of, load_checkpoint, net_config
+from .core import data_of, load_checkpoint
 
 
 def best_of_run(run: Path, study: str | None) -> tuple[dict[str, Any], Any, dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -127,10 +126,4 @@ def train_standalone(ckpt_meta: dict[str, Any], arch: Arch, data: DataSplits, st
     return trainer
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
-
-
-__all__ = ["TrainOutcome", "train_supernet", "train_standalone", "smallest", "largest"]
+__all__ = ["TrainOutcome", "prepare", "train_supernet", "train_standalone"]
