@@ -160,7 +160,7 @@ def rank_check_cmd(
 @app.command("compare")
 def compare_cmd(
     supernet: Path = typer.Option(..., "--supernet", help="Trained supernet checkpoint."),
-    runs: str = typer.Option("collm:250,supernet-ea:1000", help="STRATEGY:BUDGET pairs, comma-separated."),
+    runs: str = typer.Option("collm:250,supernet-ea:1000", help="STRATEGY:BUDGET[:LABEL], comma-separated; the study is STRATEGY-BUDGET[-LABEL]."),
     constraint: List[str] = typer.Option([], "--constraint", "-c", help="e.g. 'flops_M <= 1.5' (same for every run)."),
     seed: int = typer.Option(0),
     option: List[str] = typer.Option([], "--option", "-o", help="NAME.KEY=VALUE strategy option, e.g. collm.fallback=top-up."),
@@ -192,16 +192,19 @@ def compare_cmd(
     ck = load_checkpoint(supernet)
     pairs = []
     for item in [s.strip() for s in runs.split(",") if s.strip()]:
-        name, _, b = item.partition(":")
+        parts = [p.strip() for p in item.split(":")]
         try:
-            pairs.append((name.strip(), int(b)))
+            if len(parts) not in (2, 3):
+                raise ValueError
+            pairs.append((parts[0], int(parts[1]), "-".join(parts[1:])))
         except ValueError:
-            raise ConfigError(f"--runs item {item!r} must look like STRATEGY:BUDGET, e.g. collm:250") from None
+            raise ConfigError(f"--runs item {item!r} must look like STRATEGY:BUDGET or STRATEGY:BUDGET:LABEL, "
+                              f"e.g. collm:250") from None
     opts = ui._kv(option, "--option")
     sopts = {"supernet": str(supernet), **ui._kv(space_option, "--space-option")}
     llm_cfg = ui._llm_config(None, llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
     rows = []
-    for name, budget in pairs:
+    for name, budget, suffix in pairs:
         mine = {k.split(".", 1)[1]: v for k, v in opts.items() if k.startswith(name + ".")}
         data: dict[str, Any] = {"space": ck["space"], "strategy": name, "budget": budget, "seed": seed,
                                 "constraints": list(constraint), "space_options": sopts, "strategy_options": mine}
@@ -210,7 +213,7 @@ def compare_cmd(
         if STRATEGIES.get(name).uses_llm and llm_cfg is not None:
             data["llm"] = llm_cfg
         cfg = make_config(data, where="option")
-        study = f"{name}-{budget}"
+        study = f"{name}-{suffix}"
         t0 = time.perf_counter()
         if not report_only:
             run = start(cfg, out, study, load_if_exists=True)
@@ -244,7 +247,7 @@ def compare_cmd(
     ui.console.print(t)
     for r in rows:
         ui.console.print(f"{r['strategy']}: best {json.dumps(r['arch'])}")
-    ui.console.print(f"store: {out} (studies {', '.join(f'{n}-{b}' for n, b in pairs)}); `llmnas retrain {out} --study NAME` trains one from scratch")
+    ui.console.print(f"store: {out} (studies {', '.join(f'{n}-{x}' for n, _, x in pairs)}); `llmnas retrain {out} --study NAME` trains one from scratch")
 
 
 def retrain_cmd(
