@@ -93,3 +93,35 @@ def test_api_keys_come_only_from_the_environment():
     from llmnas.llm.base import EndpointSettings
 
     assert "api_key_env" in EndpointSettings.model_fields and "api_key" not in EndpointSettings.model_fields
+
+
+def test_cifar10_batches_unpickle_data_only(tmp_path):
+    """The CIFAR-10 reader takes the standard python-format batches, and refuses a batch file
+    that would run code when unpickled."""
+    import pickle
+
+    import numpy as np
+
+    from llmnas.datasets.cifar10 import _batch
+    from llmnas.errors import DataError
+
+    good = tmp_path / "data_batch_1"
+    rows = np.arange(4 * 3072, dtype=np.uint8).reshape(4, 3072)
+    good.write_bytes(pickle.dumps({b"batch_label": b"x", b"labels": [1, 2, 3, 4], b"data": rows,
+                                   b"filenames": [b"a.png"] * 4}, protocol=2))
+    x, y = _batch(good)
+    assert x.shape == (4, 3, 32, 32) and y.tolist() == [1, 2, 3, 4]
+
+    marker = tmp_path / "PWNED"
+
+    class Evil:
+        def __reduce__(self):
+            import os
+
+            return (os.system, (f"touch {marker}",))
+
+    bad = tmp_path / "data_batch_2"
+    bad.write_bytes(pickle.dumps({b"data": Evil(), b"labels": []}))
+    with pytest.raises(DataError, match="refusing posix.system|refusing os.system"):
+        _batch(bad)
+    assert not marker.exists()

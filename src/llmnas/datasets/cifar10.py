@@ -32,10 +32,25 @@ def _root(data_dir: str | Path | None) -> Path:
     return root
 
 
+class _DataOnly(pickle.Unpickler):
+    """Unpickles plain data and numpy arrays only: a batch file that names any other class (as a
+    crafted pickle must, to run code) is refused instead of executed."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+               ("numpy", "ndarray"), ("numpy", "dtype"),
+               ("_codecs", "encode")}  # how protocol-2 pickles written by Python 3 carry bytes
+
+    def find_class(self, module: str, name: str):  # type: ignore[no-untyped-def]
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing {module}.{name}: a CIFAR-10 batch holds only data")
+        return super().find_class(module, name)
+
+
 def _batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with open(path, "rb") as fh:
-            d = pickle.load(fh, encoding="bytes")
+            d = _DataOnly(fh, encoding="bytes").load()
     except Exception as exc:  # a truncated or foreign pickle
         raise DataError(f"cannot read CIFAR-10 batch {path}: {exc}") from None
     data = d.get(b"data", d.get("data"))
