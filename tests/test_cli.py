@@ -132,3 +132,26 @@ def test_bench_per_strategy_options(cli, tmp_path):
     assert opts == {"rea": {"population_size": 4, "sample_size": 2}, "ls": {"num_init": 3}}
     bad = cli("bench", "--strategies", "rea", "--seeds", "1", "--option", "rs.x=1", "--out", "c")
     assert bad.returncode == 2 and "not one of the benchmarked strategies" in bad.stderr
+
+
+def test_bench_variants_get_their_own_rows_options_and_llm_settings(cli, tmp_path):
+    r = cli("bench", "--datasets", "cifar100", "--strategies", "rs,lmsearcher@a,lmsearcher@b", "--seeds", "2",
+            "--budgets", "15", "--out", "b", "--json", "--option", "lmsearcher@a.ranker=closest",
+            "--option", "lmsearcher@b.ranker=random", "--option", "lmsearcher@b.llm.temperature=0.3")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.strip().splitlines()]
+    assert [row["strategy"] for row in rows] == ["rs", "lmsearcher@a", "lmsearcher@b"]
+    from llmnas.store import Store
+
+    seen = {}
+    for p in sorted((tmp_path / "b" / "stores").glob("lmsearcher@*.sqlite")):
+        with Store(p) as st:
+            for s in st.studies():
+                seen[p.name.split("-")[0]] = (s.config["strategy"], s.config["strategy_options"], (s.config.get("llm") or {}).get("temperature"))
+    assert seen["lmsearcher@a"][:2] == ("lmsearcher", {"ranker": "closest"})
+    assert seen["lmsearcher@b"] == ("lmsearcher", {"ranker": "random"}, 0.3)
+    assert seen["lmsearcher@a"][2] != 0.3
+    dup = cli("bench", "--strategies", "rs,rs", "--seeds", "1", "--out", "c")
+    assert dup.returncode == 2 and "names a strategy twice" in dup.stderr
+    no_llm = cli("bench", "--strategies", "rs@x", "--seeds", "1", "--option", "rs@x.llm.model=m", "--out", "d")
+    assert no_llm.returncode == 2 and "uses no LLM" in no_llm.stderr

@@ -42,6 +42,11 @@ class Task:
     seeds: tuple[int, ...]
     base: dict[str, Any]  # the rest of the run config (space, signal, constraints, llm ...)
     store: str
+    label: str = ""  # the row name: ``strategy`` or a variant ``strategy@name``
+
+    @property
+    def name(self) -> str:
+        return self.label or self.strategy
 
 
 def plan(strategies: list[str], datasets: list[str | None], budgets: list[int], seeds: list[int],
@@ -49,11 +54,23 @@ def plan(strategies: list[str], datasets: list[str | None], budgets: list[int], 
     """Validate every cell up front (bad input fails before any process starts), then split seeds."""
     from .strategies import STRATEGIES
 
+    from .errors import ConfigError
+
+    if len(set(strategies)) != len(strategies):
+        raise ConfigError(f"--strategies {','.join(strategies)} names a strategy twice; give variants their own name, e.g. lmsearcher@tuned")
     tasks = []
-    for strategy in strategies:
+    for label in strategies:
+        strategy, at, variant = label.partition("@")
+        if at and not variant.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"strategy variant {label!r}: the name after @ must be letters, digits, - or _ (e.g. lmsearcher@tuned)")
         uses_llm = STRATEGIES.get(strategy).uses_llm
-        options = strategy_options(base.get("strategy_options", {}), strategy, strategies)
+        options = strategy_options(base.get("strategy_options", {}), label, strategies)
+        llm_over = {k[4:]: options.pop(k) for k in list(options) if k.startswith("llm.")}
         cell = {**base, "strategy_options": options}
+        if llm_over:
+            if not uses_llm:
+                raise ConfigError(f"--option {label}.llm.*: {strategy} uses no LLM")
+            cell["llm"] = {**(base.get("llm") or {}), **llm_over}
         if not uses_llm:
             cell.pop("llm", None)
         size = chunk or (1 if uses_llm else 25)
@@ -62,13 +79,17 @@ def plan(strategies: list[str], datasets: list[str | None], budgets: list[int], 
                 prepare(make_config({**cell, "strategy": strategy, "dataset": dataset, "budget": budget}))
                 for i in range(0, len(seeds), size):
                     part = tuple(seeds[i : i + size])
-                    name = f"{strategy}-{dataset or 'default'}-b{budget}-s{part[0]}-{part[-1]}.sqlite"
-                    tasks.append(Task(strategy, dataset, budget, part, cell, str(out / "stores" / name)))
+                    name = f"{label}-{dataset or 'default'}-b{budget}-s{part[0]}-{part[-1]}.sqlite"
+                    tasks.append(Task(strategy, dataset, budget, part, cell, str(out / "stores" / name), label))
     return tasks
 
 
 def strategy_options(options: dict[str, Any], strategy: str, strategies: list[str]) -> dict[str, Any]:
-    """Options for one strategy of a bench: ``key`` applies to all, ``name.key`` to ``name`` only."""
+    """Options for one strategy of a bench: ``key`` applies to all, ``name.key`` to ``name`` only.
+
+    ``name`` may be a variant ``strategy@label``; ``name.llm.KEY=VALUE`` sets that run's LLM
+    setting (e.g. ``lmsearcher@tuned.llm.model=lmsearcher-ranker``), so one table can compare
+    models."""
     out: dict[str, Any] = {}
     for key, value in options.items():
         name, dot, rest = key.partition(".")
@@ -90,6 +111,7 @@ def run_task(task: Task) -> list[dict[str, Any]]:
         for seed in task.seeds:
             cfg = make_config({**task.base, "strategy": task.strategy, "dataset": task.dataset,
                                "budget": task.budget, "seed": seed})
+            from .strategies.lmsearcher import listed_share
             run = start(cfg, task.store, f"s{seed}", load_if_exists=True, store=store)
             t0 = time.perf_counter()
             summary = run.run() if run.summary().stop_reason not in ("budget", "target", "exhausted", "stalled") else run.summary()
@@ -97,16 +119,25 @@ def run_task(task: Task) -> list[dict[str, Any]]:
             best = summary.best
             totals = store.llm_totals(run.study.id)
             rows.append({
-                "strategy": task.strategy, "space": cfg.space, "dataset": task.dataset, "budget": task.budget,
+                "strategy": task.name, "space": cfg.space, "dataset": task.dataset, "budget": task.budget,
                 "seed": seed, "test": best.report if best else math.nan, "val": best.signal if best else math.nan,
                 "best_test": summary.best_report_seen if summary.best_report_seen is not None else math.nan,
                 "evaluated": summary.n_evaluated, "proposals": summary.n_trials,
                 **proposal_shares(store, run.study.id, summary.counts, bool(cfg.constraints)),
                 "llm_calls": totals["calls"], "tokens": totals["prompt_tokens"] + totals["completion_tokens"],
                 "llm_s": totals["llm_seconds"], "wall_s": wall, "stop": summary.stop_reason,
+                "listed_share": _listed(store, run.study.id, listed_share),
                 "store": task.store, "study": f"s{seed}",
             })
     return rows
+
+
+def _listed(store: Store, study_id: int, share: Callable[[dict[str, int]], float | None]) -> float:
+    """LM-Searcher: share of LLM ranking steps answered with a listed candidate (NaN otherwise)."""
+    state = store.load_state(study_id)
+    counts = (state[2].get("ranker_counts") if state else None) or {}
+    value = share(counts) if counts else None
+    return math.nan if value is None else float(value)
 
 
 def proposal_shares(store: Store, study_id: int, counts: dict[str, int], constrained: bool) -> dict[str, float]:
@@ -176,6 +207,7 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             "within_share": float(np.nanmean(col("within_share"))) if any(not math.isnan(r["within_share"]) for r in rs) else math.nan,
             "llm_calls_mean": float(np.mean(col("llm_calls"))), "tokens_mean": float(np.mean(col("tokens"))),
             "llm_s_mean": float(np.mean(col("llm_s"))), "wall_s_mean": float(np.mean(col("wall_s"))),
+            "listed_share": float(np.nanmean(col("listed_share"))) if any(not math.isnan(r.get("listed_share", math.nan)) for r in rs) else math.nan,
             "reference": REFERENCE_NB201_100.get((strategy, dataset)) if space == "nb201" and budget == 100 else None,
         })
     return out
@@ -198,6 +230,9 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
         head.append("reference")
     if has_llm:
         head += ["legal", "new", "within", "LLM calls", "tokens", "LLM s"]
+    has_listed = any(not math.isnan(r.get("listed_share", math.nan)) for r in table)
+    if has_listed:
+        head.append("listed answer")
     head.append("wall s/run")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
@@ -209,6 +244,8 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
         if has_llm:
             cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", _pct(r["within_share"]), f"{r['llm_calls_mean']:.0f}",
                       f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
+        if has_listed:
+            cells.append(_pct(r.get("listed_share", math.nan)))
         cells.append(f"{r['wall_s_mean']:.3f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -225,7 +262,7 @@ def default_workers(strategies: list[str] | None = None, llm: dict[str, Any] | N
     from .strategies import STRATEGIES
 
     cores = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-    if strategies and any(STRATEGIES.get(s).uses_llm for s in strategies):
+    if strategies and any(STRATEGIES.get(s.partition("@")[0]).uses_llm for s in strategies):
         llm = llm or {}
         if llm.get("backend") != "openai":
             return 1

@@ -6,6 +6,7 @@ Errors a user can fix print one line and exit with code 2 (``--debug`` shows the
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -287,7 +288,7 @@ def _seeds(text: str, start: int) -> list[int]:
 def bench(
     space: str = typer.Option("nb201", help="Built-in space or YAML space file."),
     datasets: str = typer.Option("cifar10", help="Comma-separated datasets."),
-    strategies: str = typer.Option("rs,rea,ls", help="Comma-separated strategies."),
+    strategies: str = typer.Option("rs,rea,ls", help="Comma-separated strategies; a variant NAME@LABEL runs NAME with its own options, e.g. lmsearcher@tuned with --option lmsearcher@tuned.llm.model=lmsearcher-ranker."),
     budgets: str = typer.Option("100", help="Comma-separated budgets."),
     seeds: str = typer.Option("10", help="Seed count (from --seed-start), list or range a-b."),
     seed_start: int = typer.Option(0, help="First seed when --seeds is a count."),
@@ -339,7 +340,7 @@ def bench(
             task = progress.add_task("bench", total=n_runs, info=f"{nw} workers")
             rows = B.execute(tasks, nw, on_rows=lambda r: progress.advance(task, len(r)))
     wall = time.perf_counter() - t0
-    order = {(t.strategy, t.dataset, t.budget, s): i for i, t in enumerate(tasks) for s in t.seeds}
+    order = {(t.name, t.dataset, t.budget, s): i for i, t in enumerate(tasks) for s in t.seeds}
     rows.sort(key=lambda r: order[(r["strategy"], r["dataset"], r["budget"], r["seed"])])
     table = B.aggregate(rows)
     B.write_outputs(out, rows, table)
@@ -409,6 +410,9 @@ def _print_bench_table(table: list[dict[str, Any]]) -> None:
     if has_llm:
         for col in ("legal", "new", "LLM calls", "tokens", "LLM s"):
             t.add_column(col, justify="right")
+    has_listed = any(not math.isnan(r.get("listed_share", math.nan)) for r in table)
+    if has_listed:
+        t.add_column("listed answer", justify="right")
     for r in table:
         cells = [r["strategy"], str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
                  f"{r['test_mean']:.2f} ± {r['test_std']:.2f}", f"{r['val_mean']:.2f}",
@@ -417,6 +421,9 @@ def _print_bench_table(table: list[dict[str, Any]]) -> None:
         if has_llm:
             cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", f"{r['llm_calls_mean']:.0f}",
                       f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
+        if has_listed:
+            share = r.get("listed_share", math.nan)
+            cells.append("-" if math.isnan(share) else f"{share:.0%}")
         t.add_row(*cells)
     console.print(t)
 
