@@ -22,6 +22,10 @@ def test_wheel_contains_data_and_loads_fast(tmp_path):
     assert "llmnas/data/nb201/nb201.npz" in names
     assert "llmnas/data/nb201/PROVENANCE.md" in names
     assert "llmnas/data/nb201/LICENSE" in names
+    for folder in ("nb301", "nbmacro", "transnasmacro", "transnasmicro"):
+        assert f"llmnas/data/{folder}/{folder}.npz" in names
+        assert f"llmnas/data/{folder}/PROVENANCE.md" in names
+        assert any(n.startswith(f"llmnas/data/{folder}/LICENSE") for n in names)
     target = tmp_path / "site"
     r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--target", str(target), str(wheel)],
                        capture_output=True, text=True)
@@ -38,3 +42,10 @@ def test_wheel_contains_data_and_loads_fast(tmp_path):
     n, best, seconds = facts.split()
     assert (n, best) == ("15625", "94.37")
     assert float(seconds) < 1.5
+    # the other packaged tables load from the installed copy too
+    code = ("from llmnas.benchmarks.tables import load_table; import llmnas; "
+            "print(*[len(next(iter(load_table(f).values()))) for f in ('nb301', 'nbmacro', 'transnasmacro', 'transnasmicro')])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                       env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    assert all(int(n) > 0 for n in r.stdout.split()) and len(r.stdout.split()) == 4
