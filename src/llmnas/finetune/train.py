@@ -13,6 +13,7 @@ Output folder (``--out``)::
     adapter.gguf               the same adapter for the embedded runtime (--llm-model OUT)
     train.json                 config, base model and data sha256, losses, validation, timings
     loss.csv                   step, loss, learning rate, seconds
+    CARD.md                    the same figures as a model card
 """
 
 from __future__ import annotations
@@ -124,11 +125,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progre
 
     ``stop_after`` stops after that many steps in this call, checkpointed, as if interrupted.
     Ctrl-C writes a checkpoint of the last finished step before it stops the run."""
-    from llmnas.finetune.base_model import load_base, require_finetune_deps
-
-    require_finetune_deps()
-    import torch
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from llmnas.finetune.base_model import load_base, require_finetune_deps, resolve_base
 
     say = log or (lambda msg: console.print(msg) if console is not None else None)
     out = Path(cfg.out)
@@ -147,6 +144,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progre
         assert latest is not None
         saved = json.loads((latest / "state.json").read_text())
         _check_resume(cfg, saved, data_sha)
+    resolve_base(cfg.base, cfg.cache_dir)  # a bad name fails before the slow imports
+
+    require_finetune_deps()
+    import torch
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -291,6 +293,9 @@ def _finish(cfg: TrainConfig, out: Path, model: Any, base: Any, data_sha: str,
         "versions": _versions(package_versions),
     }
     (out / "train.json").write_text(json.dumps(summary, indent=1))
+    from llmnas.finetune.card import render_card
+
+    (out / "CARD.md").write_text(render_card(out))
     return gguf_path, summary
 
 

@@ -149,11 +149,14 @@ def resolve_model(model: str, cache_dir: str | None = None) -> ResolvedModel:
         if not path.is_file():
             raise ConfigError(f"model file {path} does not exist; pass an existing .gguf file "
                               f"or one of: {', '.join(_all_names())}")
+        with open(path, "rb") as f:
+            if f.read(4) != b"GGUF":
+                raise ConfigError(f"{path} is not a GGUF file; convert the model to GGUF "
+                                  "(llama.cpp) or choose a named model")
         try:
             meta = read_gguf_metadata(path)
-        except ValueError as exc:
-            raise ConfigError(f"{path} is not a GGUF file ({exc}); convert the model to GGUF "
-                              "(llama.cpp) or choose a named model") from None
+        except ValueError:  # a damaged header: the runtime says what is wrong when it loads
+            meta = {}
         if meta.get("general.type") == "adapter":
             return _resolve_adapter_file(path, meta, cache_dir)
         return ResolvedModel(path.stem, path.resolve(), None)
