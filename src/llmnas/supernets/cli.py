@@ -226,6 +226,7 @@ def compare_cmd(
             trials = st.trials(info.id)
             llm_tot = st.llm_totals(info.id)
             summary = summarize(st, info, trials)
+            wall = _search_wall(st, info.id)
         evaluated = [t for t in trials if t.status == "ok"]
         over = sum(1 for t in evaluated if not t.feasible)
         best = summary.best
@@ -234,11 +235,11 @@ def compare_cmd(
             "best": None if best is None else best.signal, "flops": None if best is None else best.metrics.get("flops"),
             "params": None if best is None else best.metrics.get("params"),
             "eval_s": sum(t.eval_seconds for t in trials), "wall_this": time.perf_counter() - t0,
-            "llm_calls": int(llm_tot["calls"]), "llm_s": float(llm_tot["llm_seconds"]), "study_s": summary.wall_s,
+            "llm_calls": int(llm_tot["calls"]), "llm_s": float(llm_tot["llm_seconds"]), "study_s": wall,
             "arch": None if best is None else best.arch,
         })
     t = Table(title=f"{ck['space']} supernet ({ck['data']['dataset']}), constraint: {', '.join(constraint) or 'none'}, seed {seed}")
-    for col in ("strategy", "status", "evaluations", "over budget", "best val acc %", "its MFLOPs", "its params", "eval s", "LLM calls", "LLM s", "run wall s"):
+    for col in ("strategy", "status", "evaluations", "over budget", "best val acc %", "its MFLOPs", "its params", "eval s", "LLM calls", "LLM s", "search wall s"):
         t.add_column(col, justify="left" if col == "strategy" else "right")
     for r in rows:
         t.add_row(r["strategy"], r["status"], str(r["evaluated"]), str(r["over"]), "-" if r["best"] is None else f"{r['best']:.2f}",
@@ -248,6 +249,14 @@ def compare_cmd(
     for r in rows:
         ui.console.print(f"{r['strategy']}: best {json.dumps(r['arch'])}")
     ui.console.print(f"store: {out} (studies {', '.join(f'{n}-{x}' for n, _, x in pairs)}); `llmnas retrain {out} --study NAME` trains one from scratch")
+
+
+def _search_wall(store: Any, study_id: int) -> float:
+    """Seconds from the study's first LLM call or proposal to its last finished trial."""
+    t = store.conn.execute("SELECT MIN(created_at), MAX(finished_at) FROM trials WHERE study_id=?", (study_id,)).fetchone()
+    c = store.conn.execute("SELECT MIN(created_at) FROM llm_calls WHERE study_id=?", (study_id,)).fetchone()
+    starts = [x for x in (t[0], c[0]) if x is not None]
+    return float(t[1] - min(starts)) if starts and t[1] is not None else 0.0
 
 
 def retrain_cmd(
