@@ -83,8 +83,10 @@ class CoLLM(Strategy):
         self.schema = {"type": "object", "additionalProperties": False, "required": ["candidates"],
                        "properties": {"candidates": {"type": "array", "items": ctx.space.arch_json_schema(),
                                                      "minItems": s.n_min, "maxItems": s.n_max}}}
-        per_arch = len(example) / 3 + 2  # JSON of short names and numbers: about 3 characters a token
-        self.gen_tokens = s.generator_max_tokens or int(s.n_max * per_arch * 1.2) + 32
+        # JSON of short names and numbers: small models' tokenizers often split every digit, so
+        # count 2 characters a token (3 cut SPOS-sized candidate lists off with SmolLM2)
+        per_arch = len(example) / 2 + 2
+        self.gen_tokens = s.generator_max_tokens or int(s.n_max * per_arch * 1.25) + 32
         self.iteration = 0  # Generator rounds done (t of Algorithm 1)
         self.strategy = ""  # the Navigator's latest strategy S_t
         self.feedback: dict[str, Any] | None = None  # R_t waiting for the Navigator
