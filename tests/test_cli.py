@@ -155,3 +155,16 @@ def test_bench_variants_get_their_own_rows_options_and_llm_settings(cli, tmp_pat
     assert dup.returncode == 2 and "names a strategy twice" in dup.stderr
     no_llm = cli("bench", "--strategies", "rs@x", "--seeds", "1", "--option", "rs@x.llm.model=m", "--out", "d")
     assert no_llm.returncode == 2 and "uses no LLM" in no_llm.stderr
+
+
+def test_bench_passes_space_options(cli, tmp_path):
+    r = cli("bench", "--space-option", "canonical=isomorphism", "--strategies", "rs", "--seeds", "1", "--budgets", "10",
+            "--out", "b", "--json")
+    assert r.returncode == 0, r.stderr
+    from llmnas.store import Store
+
+    (store,) = (tmp_path / "b" / "stores").glob("*.sqlite")
+    with Store(store) as st:
+        assert [s.config["space_options"] for s in st.studies()] == [{"canonical": "isomorphism"}]
+    bad = cli("bench", "--space-option", "bogus=1", "--strategies", "rs", "--seeds", "1", "--out", "c")
+    assert bad.returncode == 2 and "unknown nb201 space option" in bad.stderr

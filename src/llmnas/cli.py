@@ -287,6 +287,7 @@ def _seeds(text: str, start: int) -> list[int]:
 @app.command()
 def bench(
     space: str = typer.Option("nb201", help="Built-in space or YAML space file."),
+    space_option: List[str] = typer.Option([], "--space-option", help="Space option KEY=VALUE, e.g. supernet=runs/spos.pt."),
     datasets: str = typer.Option("cifar10", help="Comma-separated datasets."),
     strategies: str = typer.Option("rs,rea,ls", help="Comma-separated strategies; a variant NAME@LABEL runs NAME with its own options, e.g. lmsearcher@tuned with --option lmsearcher@tuned.llm.model=lmsearcher-ranker."),
     budgets: str = typer.Option("100", help="Comma-separated budgets."),
@@ -310,6 +311,8 @@ def bench(
     from . import bench as B
 
     base: dict[str, Any] = {"space": space}
+    if space_option:
+        base["space_options"] = _kv(space_option, "--space-option")
     llm_cfg = _llm_config(None, llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
     if llm_cfg is not None:
         base["llm"] = llm_cfg
