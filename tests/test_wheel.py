@@ -22,6 +22,8 @@ def test_wheel_contains_data_and_loads_fast(tmp_path):
     assert "llmnas/data/nb201/nb201.npz" in names
     assert "llmnas/data/nb201/PROVENANCE.md" in names
     assert "llmnas/data/nb201/LICENSE" in names
+    for name in ("lmsearcher-ranker.gguf", "adapter.json", "CARD.md"):  # the shipped LM-Searcher ranker
+        assert f"llmnas/finetune/ranker/{name}" in names
     for folder in ("nb301", "nbmacro", "transnasmacro", "transnasmicro"):
         assert f"llmnas/data/{folder}/{folder}.npz" in names
         assert f"llmnas/data/{folder}/PROVENANCE.md" in names

@@ -187,9 +187,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progre
         from safetensors.torch import load_file
 
         set_peft_model_state_dict(model, load_file(str(latest / "adapter.safetensors")))
-        optimizer.load_state_dict(torch.load(latest / "optimizer.pt", weights_only=False))
-        scheduler.load_state_dict(torch.load(latest / "scheduler.pt", weights_only=False))
-        _set_rng(torch.load(latest / "rng.pt", weights_only=False))
+        optimizer.load_state_dict(torch.load(latest / "optimizer.pt", weights_only=True))
+        scheduler.load_state_dict(torch.load(latest / "scheduler.pt", weights_only=True))
+        _set_rng(torch.load(latest / "rng.pt", weights_only=True))
         start, losses, rows = int(saved["step"]), list(saved["losses"]), list(saved["rows"])
         val_before, elapsed = dict(saved.get("val_before", {})), float(saved["seconds"])
         say(f"resumed from {latest} (step {start} of {cfg.steps})")
@@ -382,8 +382,11 @@ def _get_rng() -> dict[str, Any]:
     import numpy as np
     import torch
 
-    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
-             "numpy": np.random.get_state()}
+    # plain lists and tensors only, so the checkpoint loads with torch.load(weights_only=True)
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": [version, list(internal), gauss],
+             "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(cached)]}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -396,8 +399,10 @@ def _set_rng(state: dict[str, Any]) -> None:
     import torch
 
     torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
