@@ -26,9 +26,9 @@ decisions:
 evaluator: {type: function, callable: "slowtrain:evaluate", signal: val, report: test}
 """
 TRAIN = """
-import time
+import os, time
 def evaluate(arch):
-    time.sleep(0.02)  # a real evaluation takes time; the kill lands inside one most of the time
+    time.sleep(float(os.environ.get("SLOWTRAIN_S", "0.02")))  # a real evaluation takes time; the kill lands inside one most of the time
     v = (arch['a'] * 7 + arch['b'] * 3) % 11 + {'x': 0.5, 'y': 1.5, 'z': 0.0}[arch['c']] + arch['d'] * 0.25
     return {'val': v, 'test': v + 0.1}
 """
@@ -55,11 +55,12 @@ def _count(path: Path) -> int:
         return 0
 
 
-def _start(tmp_path: Path, space: Path, out: Path, strategy: str) -> subprocess.Popen:
+def _start(tmp_path: Path, space: Path, out: Path, strategy: str, sleep_s: float = 0.02) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "llmnas.cli", "search", "--space", str(space), "--strategy", strategy, "--budget", "90",
          "--seed", "3", "--out", str(out), "--study", "x", "-q"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path), "SLOWTRAIN_S": str(sleep_s)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 
 
@@ -97,10 +98,12 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path, strategy):
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
     space = _setup(tmp_path)
     out = tmp_path / "int.sqlite"
-    proc = _start(tmp_path, space, out, "rea")
+    # 0.1 s an evaluation: the run is still going when the signal lands, even on a loaded machine
+    proc = _start(tmp_path, space, out, "rea", sleep_s=0.1)
     deadline = time.time() + 60
     while _count(out) < 10 and time.time() < deadline:
         time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before Ctrl-C could be sent"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
