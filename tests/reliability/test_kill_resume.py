@@ -219,13 +219,14 @@ def test_show_reads_a_run_while_it_runs(tmp_path, space):
 
 
 def test_ctrl_c_during_parallel_evaluation_stops_cleanly_and_resumes(tmp_path, space, reference):
-    (space.parent / "sleep").write_text("0.1")
+    (space.parent / "sleep").write_text("0.3")  # long enough that the run is still going when Ctrl-C lands
     out = tmp_path / "int.sqlite"
     proc = subprocess.Popen([sys.executable, "-m", "llmnas.cli", *_search_args(space, out, ["--executor", "process", "--workers", "2"])],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 90
     while _ok_count(out) < 6 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before Ctrl-C could be sent"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "llmnas resume" in err, err
