@@ -25,7 +25,7 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
     rows = [
         ("study", f"{study.name} ({store.path})"),
         ("space", f"{cfg.get('space')} ({resolved.get('space_size', '?'):,} architectures)" if isinstance(resolved.get("space_size"), int) else str(cfg.get("space"))),
-        ("dataset", str(cfg.get("dataset"))),
+        ("dataset", str(cfg.get("dataset") or resolved.get("evaluator", {}).get("dataset") or "-")),
         ("strategy", f"{cfg.get('strategy')} {json.dumps(cfg.get('strategy_options') or {})}"),
         ("budget / seed", f"{cfg.get('budget')} / {study.seed}"),
         ("signal / report", f"{resolved.get('evaluator', {}).get('signal')} / {resolved.get('evaluator', {}).get('report')}"),
