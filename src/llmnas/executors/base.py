@@ -108,3 +108,13 @@ def lost_text(reasons: list[str], limit: int) -> str:
     return (f"the evaluation was lost {len(reasons)} time(s), its worker died or was stopped (last: {last}); "
             f"gave up after {limit} re-queue(s): check the evaluator's memory and time use, or raise "
             "executor.max_requeues / executor.eval_timeout_s")
+
+
+def requeue_or_fail(job: EvalJob, why: str, lost: dict[int, list[str]], queue: Any, limit: int) -> EvalOutcome | None:
+    """Record why ``job``'s worker was lost; re-queue it (None) or, past ``limit`` re-queues, the failed outcome."""
+    reasons = lost.setdefault(job.seq, [])
+    reasons.append(why)
+    if len(reasons) <= limit:
+        queue.appendleft(job)
+        return None
+    return EvalOutcome(job.seq, error=lost_text(reasons, limit), attempts=len(reasons), lost_workers=reasons)

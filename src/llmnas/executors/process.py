@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Iterator
 
 from . import worker as W
-from .base import EvalJob, EvalOutcome, Executor, ExecutorError, lost_text
+from .base import EvalJob, EvalOutcome, Executor, ExecutorError, requeue_or_fail
 
 
 class _Slot:
@@ -132,13 +132,9 @@ class ProcessExecutor(Executor):
                         timed_out.discard(fut)
                         slot.drop()
                         free.append(slot)
-                        reasons = lost.setdefault(job.seq, [])
-                        reasons.append(why)
-                        if len(reasons) <= self.max_requeues:
-                            queue.appendleft(job)
-                        else:
-                            yield EvalOutcome(job.seq, error=lost_text(reasons, self.max_requeues),
-                                              attempts=len(reasons), lost_workers=reasons)
+                        failed = requeue_or_fail(job, why, lost, queue, self.max_requeues)
+                        if failed is not None:
+                            yield failed
                         continue
                     free.append(slot)
                     yield outcome_from_reply(job, reply, lost.get(job.seq, []))

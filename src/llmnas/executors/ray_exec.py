@@ -15,7 +15,7 @@ from collections import deque
 from typing import Any, Iterator
 
 from . import worker as W
-from .base import EvalJob, EvalOutcome, Executor, ExecutorError, lost_text, usable_cores
+from .base import EvalJob, EvalOutcome, Executor, ExecutorError, requeue_or_fail, usable_cores
 from .process import check_setup, outcome_from_reply
 
 INSTALL_HINT = "pip install 'llmnas[ray]'"
@@ -118,13 +118,9 @@ class RayExecutor(Executor):
                         else:
                             why = f"{type(exc).__name__}: {_first_line(exc)}"
                         timed_out.discard(ref)
-                        reasons = lost.setdefault(job.seq, [])
-                        reasons.append(why)
-                        if len(reasons) <= self.max_requeues:
-                            queue.appendleft(job)
-                        else:
-                            yield EvalOutcome(job.seq, error=lost_text(reasons, self.max_requeues),
-                                              attempts=len(reasons), lost_workers=reasons)
+                        failed = requeue_or_fail(job, why, lost, queue, self.max_requeues)
+                        if failed is not None:
+                            yield failed
                         continue
                     yield outcome_from_reply(job, reply, lost.get(job.seq, []))
         except BaseException:

@@ -214,10 +214,14 @@ class SearchSpace:
                 return arch
         raise SpaceError(f"space {self.name!r}: no legal architecture in {max_tries} random draws")
 
+    def mutable_decisions(self, arch: Arch) -> list[int]:
+        """Indices of the decisions a mutation of ``arch`` may change (two or more options)."""
+        return [i for i, d in enumerate(self.decisions) if len(d.options) > 1]
+
     def mutate(self, arch: Arch, rng: np.random.Generator, max_tries: int = 100) -> Arch:
         """Change exactly one decision to a different option (legal result, bounded tries)."""
         idx = list(self.to_indices(arch))
-        choosable = [i for i, d in enumerate(self.decisions) if len(d.options) > 1]
+        choosable = self.mutable_decisions(arch)
         if not choosable:
             raise SpaceError(f"space {self.name!r} has no decision with two or more options")
         for _ in range(max_tries):

@@ -12,8 +12,6 @@ import itertools
 import math
 from typing import Iterator
 
-import numpy as np
-
 from ..errors import SpaceError
 from ..spaces.base import ENUMERATE_LIMIT, Decision, SearchSpace
 from ..types import Arch
@@ -34,22 +32,11 @@ class ElasticSpace(SearchSpace):
     def canonical_key(self, arch: Arch) -> str:
         return self.to_ncode(self.canonicalize(arch))
 
-    def mutate(self, arch: Arch, rng: np.random.Generator, max_tries: int = 100) -> Arch:
-        """Change one *active* decision (so the network really changes)."""
+    def mutable_decisions(self, arch: Arch) -> list[int]:
+        """Only *active* decisions (so a mutation really changes the network); all when none is."""
         off = self.inactive(arch)
-        choosable = [i for i, d in enumerate(self.decisions) if len(d.options) > 1 and d.name not in off]
-        if not choosable:
-            return super().mutate(arch, rng, max_tries)
-        idx = list(self.to_indices(arch))
-        for _ in range(max_tries):
-            i = choosable[int(rng.integers(len(choosable)))]
-            k = len(self.decisions[i].options)
-            new = list(idx)
-            new[i] = (idx[i] + 1 + int(rng.integers(k - 1))) % k
-            child = self.from_indices(new)
-            if self.rule_problem(child) is None:
-                return child
-        raise SpaceError(f"space {self.name!r}: no legal single-decision mutation in {max_tries} tries")
+        active = [i for i, d in enumerate(self.decisions) if len(d.options) > 1 and d.name not in off]
+        return active or super().mutable_decisions(arch)
 
     def neighbors(self, arch: Arch) -> list[Arch]:
         """Networks one active decision away, one arch per distinct canonical key."""
