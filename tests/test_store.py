@@ -69,3 +69,24 @@ def test_schema_version_mismatch_names_fix(tmp_path):
 def test_missing_store(tmp_path):
     with pytest.raises(StoreError, match="not found"):
         Store(tmp_path / "none.sqlite", create=False)
+
+
+def test_active_seconds_skip_the_pause_between_sessions(tmp_path):
+    """Busy time is the union of trial and LLM-call spans: overlaps count once, and a pause
+    between two sessions (an hour here) does not count at all."""
+    p = tmp_path / "s.sqlite"
+    search(store=p, study="x", strategy="rs", budget=4)
+    with Store(p) as st:
+        sid = st.get_study("x").id
+        ids = [r[0] for r in st.conn.execute("SELECT id FROM trials WHERE study_id=? ORDER BY seq", (sid,))]
+        spans = [(1000.0, 1010.0), (1005.0, 1020.0), (4600.0, 4605.0), (4610.0, 4611.0)]  # session 2 an hour later
+        for tid, (a, b) in zip(ids, spans):
+            st.conn.execute("UPDATE trials SET created_at=?, finished_at=? WHERE id=?", (a, b, tid))
+        # an LLM call stored at 4610 that took 8 s: 4602-4610, overlapping the third trial
+        st.conn.execute("INSERT INTO llm_calls(study_id, latency_s, record, created_at) VALUES (?,?,?,?)",
+                        (sid, 8.0, "{}", 4610.0))
+        st.conn.commit()
+        # session 1: 1000-1020 (20 s); session 2: 4600-4610 and 4610-4611 (11 s)
+        assert st.active_seconds(sid) == pytest.approx(31.0)
+        assert st.active_seconds(sid, before=2000.0) == pytest.approx(20.0)
+        assert st.active_seconds(sid, before=4603.0) == pytest.approx(23.0)

@@ -113,9 +113,10 @@ def run_task(task: Task) -> list[dict[str, Any]]:
                                "budget": task.budget, "seed": seed})
             from .strategies.lmsearcher import listed_share
             run = start(cfg, task.store, f"s{seed}", load_if_exists=True, store=store)
-            t0 = time.perf_counter()
+            t0, began = time.perf_counter(), time.time()
             summary = run.run() if run.summary().stop_reason not in ("budget", "target", "exhausted", "stalled") else run.summary()
-            wall = time.perf_counter() - t0
+            # this session's wall time, plus the busy time of earlier sessions of a resumed run
+            wall = time.perf_counter() - t0 + store.active_seconds(run.study.id, before=began)
             best = summary.best
             totals = store.llm_totals(run.study.id)
             rows.append({

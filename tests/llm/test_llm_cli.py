@@ -24,6 +24,20 @@ def test_check_embedded_smollm(embedded) -> None:  # shares the session's server
     assert "smollm2-135m" in out and "structured output held" in out
     assert "│ yes" in out.replace("┃", "│")
     assert "prompt processing (~300)" in out and "tok/s" in out
+    assert "adapter" not in out  # a plain model has no adapter rows
+
+
+@needs_smollm
+def test_check_names_the_fine_tuned_adapter() -> None:
+    """The shipped ranker loads as base + LoRA adapter; check prints both files' sha256."""
+    from llmnas.llm.models import resolve_model
+
+    model = resolve_model("lmsearcher-ranker")
+    result = runner.invoke(app, ["check", "--llm-model", "lmsearcher-ranker"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "adapter sha256" in out and model.adapter_sha256[:16] in out
+    assert "base model" in out and "smollm2-135m" in out
 
 
 def test_check_unreachable_raises_endpoint_error() -> None:

@@ -9,8 +9,10 @@ import random
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Callable
+
+from _fake_http import serve_json, stop
 
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 EDGES = ["edge_0_1", "edge_0_2", "edge_1_2", "edge_0_3", "edge_1_3", "edge_2_3"]
@@ -55,40 +57,21 @@ class CollmServer:
         self.httpd: ThreadingHTTPServer | None = None
 
     def start(self) -> "CollmServer":
-        outer = self
+        def answer(body: dict[str, Any], headers: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
+            with self._lock:
+                self.count += 1
+                n = self.count
+            role = "generator" if body["messages"][0]["content"].startswith("You are the Generator") else "navigator"
+            if self.hold is not None and self.hold(body, n):
+                self.holding.set()
+                self._go.wait(60)
+            code = self.fail(n) if self.fail else None
+            self.requests.append((n, role, code or 200))
+            if code:
+                return code, {"error": {"message": "busy"}}, ({"Retry-After": "0"} if code == 429 else {})
+            return 200, body_for(collm_reply(body, n)), {}
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                with outer._lock:
-                    outer.count += 1
-                    n = outer.count
-                role = "generator" if body["messages"][0]["content"].startswith("You are the Generator") else "navigator"
-                if outer.hold is not None and outer.hold(body, n):
-                    outer.holding.set()
-                    outer._go.wait(60)
-                code = outer.fail(n) if outer.fail else None
-                outer.requests.append((n, role, code or 200))
-                payload = {"error": {"message": "busy"}} if code else body_for(collm_reply(body, n))
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(code or 200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    if code == 429:
-                        self.send_header("Retry-After", "0")
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, _ = serve_json(answer, self.port)
         return self
 
     def release(self) -> None:
@@ -96,8 +79,7 @@ class CollmServer:
 
     def stop(self) -> None:
         if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
+            stop(self.httpd)
             self.httpd = None
 
     def restart_after(self, seconds: float) -> threading.Thread:

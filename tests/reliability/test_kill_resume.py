@@ -195,7 +195,7 @@ def test_sigkill_during_an_llm_call_then_resume(tmp_path):
 
 
 def test_show_reads_a_run_while_it_runs(tmp_path, space):
-    (space.parent / "sleep").write_text("0.2")
+    (space.parent / "sleep").write_text("0.5")  # 40 x 0.5 s on 2 workers: long enough for `show` on a loaded CPU
     out = tmp_path / "live.sqlite"
     proc = subprocess.Popen([sys.executable, "-m", "llmnas.cli", *_search_args(space, out, ["--executor", "process", "--workers", "2"])],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

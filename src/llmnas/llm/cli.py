@@ -5,16 +5,18 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from llmnas.cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel
 from llmnas.errors import LLMReplyError
 from llmnas.llm.base import LLMSettings, Reply
 from llmnas.llm.client import ChatClient
 from llmnas.llm.embedded import EmbeddedTransport, default_threads
-from llmnas.llm.factory import LLM_CHOICES, make_client, parse_llm_spec
+from llmnas.llm.factory import make_client, parse_llm_spec
 
 app = typer.Typer(help="Check and measure the LLM used by LLM-guided strategies.",
                   no_args_is_help=True)
@@ -66,11 +68,10 @@ def synthetic_prompt(n_tokens: int, seed: int = 0) -> str:
 
 @app.command()
 def check(
-    llm: str = typer.Option(None, "--llm", help=f"Backend: {', '.join(LLM_CHOICES)}."),
-    llm_model: str = typer.Option(None, "--llm-model", help="Model name, .gguf path or remote id."),
-    llm_base_url: str = typer.Option(None, "--llm-base-url", help="OpenAI-compatible /v1 URL."),
-    llm_api_key_env: str = typer.Option(None, "--llm-api-key-env",
-                                        help="NAME of the env variable holding the API key."),
+    llm: LLMBackend = None,
+    llm_model: LLMModel = None,
+    llm_base_url: LLMBaseURL = None,
+    llm_api_key_env: LLMKeyEnv = None,
     prompt_tokens: int = typer.Option(0, "--prompt-tokens", min=0,
                                       help="Also time prompt processing on ~N tokens."),
     timeout_s: float = typer.Option(None, "--timeout", help="Per-request timeout in seconds."),
@@ -102,6 +103,7 @@ def _run_check(client: ChatClient, settings: LLMSettings, prompt_tokens: int) ->
         server = transport.start()
         rows += [("model file", str(server.model.path)),
                  ("sha256", server.model.sha256 or "not pinned (user file)"),
+                 *_adapter_rows(server.model.describe()),
                  ("load time", f"{server.load_s:.2f} s"),
                  ("threads", str(settings.n_threads or default_threads()))]
     rows.append(("endpoint", transport.endpoint))
@@ -122,6 +124,15 @@ def _run_check(client: ChatClient, settings: LLMSettings, prompt_tokens: int) ->
         rows.append((f"prompt processing (~{prompt_tokens})",
                      _rate(pp, long.usage.prompt_tokens, "prompt")))
     return rows
+
+
+def _adapter_rows(described: dict[str, Any]) -> list[tuple[str, str]]:
+    """A fine-tuned model's LoRA adapter (file, sha256, scale); none for a plain model."""
+    if described.get("adapter") is None:
+        return []
+    return [("base model", str(described["base"])), ("adapter", str(described["adapter"])),
+            ("adapter sha256", str(described["adapter_sha256"] or "not pinned (user file)")),
+            ("adapter scale", f"{described['adapter_scale']:g}")]
 
 
 def _structured(client: ChatClient) -> list[tuple[str, str]]:

@@ -200,6 +200,13 @@ class SearchSpace:
             return f"unknown decision(s) {', '.join(map(str, extra))}"
         return None
 
+    def canonicalize(self, arch: Arch) -> Arch:
+        """The arch that stands for every arch building the same network; by default ``arch``.
+
+        Spaces whose decisions can be inactive (the supernets) fold those decisions here;
+        ``enumerate`` yields canonical archs only."""
+        return arch
+
     def canonical_key(self, arch: Arch) -> str:
         """Identity used for deduplication; by default the NCode. Subclasses may fold variants."""
         return self.to_ncode(arch)
@@ -247,12 +254,12 @@ class SearchSpace:
         return out
 
     def enumerate(self) -> Iterator[Arch]:
-        """Every legal arch (only for spaces up to ``ENUMERATE_LIMIT`` combinations)."""
+        """Every legal canonical arch (only for spaces up to ``ENUMERATE_LIMIT`` combinations)."""
         if self.size() > ENUMERATE_LIMIT:
             raise SpaceError(f"space {self.name!r} is too large to enumerate ({self.size():,})")
         for idx in itertools.product(*(range(len(d.options)) for d in self.decisions)):
             arch = self.from_indices(idx)
-            if self.rule_problem(arch) is None:
+            if self.rule_problem(arch) is None and self.canonicalize(arch) == arch:
                 yield arch
 
     # ----- prompts ---------------------------------------------------------------------------

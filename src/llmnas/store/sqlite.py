@@ -342,6 +342,27 @@ class Store:
         ).fetchone()
         return {"calls": r["n"], "prompt_tokens": r["pt"], "completion_tokens": r["ct"], "llm_seconds": r["lat"]}
 
+    def active_seconds(self, study_id: int, before: float | None = None) -> float:
+        """Seconds the study was busy: the union of its LLM calls' spans (stored time minus
+        latency, to stored time) and its trials' spans (proposed to finished).
+
+        Pauses between sessions (a run stopped one day and resumed the next) do not count, as
+        they would in "last trial minus first". ``before`` (a ``time.time()``) keeps only what
+        happened before it, e.g. the sessions before a resume."""
+        spans = [(r[0] - r[1], r[0]) for r in self.conn.execute(
+            "SELECT created_at, latency_s FROM llm_calls WHERE study_id=?", (study_id,))]
+        spans += [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT created_at, finished_at FROM trials WHERE study_id=? AND finished_at IS NOT NULL", (study_id,))]
+        total, end = 0.0, float("-inf")
+        for a, b in sorted(spans):
+            if before is not None:
+                b = min(b, before)
+            if b <= a or b <= end:
+                continue
+            total += b - max(a, end)
+            end = b
+        return total
+
     def add_event(self, study_id: int, kind: str, message: str) -> None:
         with self._tx() as c:
             c.execute("INSERT INTO events(study_id, time, kind, message) VALUES (?,?,?,?)", (study_id, time.time(), kind, message))

@@ -9,6 +9,8 @@ from typing import Any, List, Optional
 
 import typer
 
+from ..cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
@@ -168,11 +170,11 @@ def compare_cmd(
     out: Path = typer.Option(Path("runs/compare.sqlite"), "--out", help="Run store; one study per strategy."),
     report_only: bool = typer.Option(False, "--report-only", help="Print the table of the studies already in --out (finished or not), run nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
-    llm: Optional[str] = typer.Option(None, "--llm"),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model"),
-    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url"),
-    llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env"),
-    llm_option: List[str] = typer.Option([], "--llm-option"),
+    llm: LLMBackend = None,
+    llm_model: LLMModel = None,
+    llm_base_url: LLMBaseURL = None,
+    llm_api_key_env: LLMKeyEnv = None,
+    llm_option: LLMOptions = [],
 ) -> None:
     """Search one supernet with several strategies under the same constraint; side-by-side table.
 
@@ -226,7 +228,7 @@ def compare_cmd(
             trials = st.trials(info.id)
             llm_tot = st.llm_totals(info.id)
             summary = summarize(st, info, trials)
-            wall = _search_wall(st, info.id)
+            wall = st.active_seconds(info.id)
         evaluated = [t for t in trials if t.status == "ok"]
         over = sum(1 for t in evaluated if not t.feasible)
         best = summary.best
@@ -239,7 +241,7 @@ def compare_cmd(
             "arch": None if best is None else best.arch,
         })
     t = Table(title=f"{ck['space']} supernet ({ck['data']['dataset']}), constraint: {', '.join(constraint) or 'none'}, seed {seed}")
-    for col in ("strategy", "status", "evaluations", "over budget", "best val acc %", "its MFLOPs", "its params", "eval s", "LLM calls", "LLM s", "search wall s"):
+    for col in ("strategy", "status", "evaluations", "over budget", "best val acc %", "its MFLOPs", "its params", "eval s", "LLM calls", "LLM s", "search s (active)"):
         t.add_column(col, justify="left" if col == "strategy" else "right")
     for r in rows:
         t.add_row(r["strategy"], r["status"], str(r["evaluated"]), str(r["over"]), "-" if r["best"] is None else f"{r['best']:.2f}",
@@ -249,14 +251,6 @@ def compare_cmd(
     for r in rows:
         ui.console.print(f"{r['strategy']}: best {json.dumps(r['arch'])}")
     ui.console.print(f"store: {out} (studies {', '.join(f'{n}-{x}' for n, _, x in pairs)}); `llmnas retrain {out} --study NAME` trains one from scratch")
-
-
-def _search_wall(store: Any, study_id: int) -> float:
-    """Seconds from the study's first LLM call or proposal to its last finished trial."""
-    t = store.conn.execute("SELECT MIN(created_at), MAX(finished_at) FROM trials WHERE study_id=?", (study_id,)).fetchone()
-    c = store.conn.execute("SELECT MIN(created_at) FROM llm_calls WHERE study_id=?", (study_id,)).fetchone()
-    starts = [x for x in (t[0], c[0]) if x is not None]
-    return float(t[1] - min(starts)) if starts and t[1] is not None else 0.0
 
 
 def retrain_cmd(

@@ -8,12 +8,10 @@ distinct networks, and ``mutate``/``neighbors`` change active decisions only.
 
 from __future__ import annotations
 
-import itertools
 import math
-from typing import Iterator
 
 from ..errors import SpaceError
-from ..spaces.base import ENUMERATE_LIMIT, Decision, SearchSpace
+from ..spaces.base import Decision, SearchSpace
 from ..types import Arch
 from .configs import SPOS_CHOICES, AutoFormerConfig, NetConfig, OFAConfig, SPOSConfig
 
@@ -51,15 +49,6 @@ class ElasticSpace(SearchSpace):
                 seen.add(k)
                 out.append(cand)
         return out
-
-    def enumerate(self) -> Iterator[Arch]:
-        """Every distinct network once (its canonical form)."""
-        if self.size() > ENUMERATE_LIMIT:
-            raise SpaceError(f"space {self.name!r} is too large to enumerate ({self.size():,})")
-        for idx in itertools.product(*(range(len(d.options)) for d in self.decisions)):
-            arch = self.from_indices(idx)
-            if arch == self.canonicalize(arch) and self.rule_problem(arch) is None:
-                yield arch
 
 
 class SPOSSpace(ElasticSpace):
