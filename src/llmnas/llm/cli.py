@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -17,6 +16,7 @@ from llmnas.llm.base import LLMSettings, Reply
 from llmnas.llm.client import ChatClient
 from llmnas.llm.embedded import EmbeddedTransport, default_threads
 from llmnas.llm.factory import make_client, parse_llm_spec
+from llmnas.llm.models import ResolvedModel
 
 app = typer.Typer(help="Check and measure the LLM used by LLM-guided strategies.",
                   no_args_is_help=True)
@@ -103,7 +103,7 @@ def _run_check(client: ChatClient, settings: LLMSettings, prompt_tokens: int) ->
         server = transport.start()
         rows += [("model file", str(server.model.path)),
                  ("sha256", server.model.sha256 or "not pinned (user file)"),
-                 *_adapter_rows(server.model.describe()),
+                 *_adapter_rows(server.model),
                  ("load time", f"{server.load_s:.2f} s"),
                  ("threads", str(settings.n_threads or default_threads()))]
     rows.append(("endpoint", transport.endpoint))
@@ -126,13 +126,13 @@ def _run_check(client: ChatClient, settings: LLMSettings, prompt_tokens: int) ->
     return rows
 
 
-def _adapter_rows(described: dict[str, Any]) -> list[tuple[str, str]]:
+def _adapter_rows(model: ResolvedModel) -> list[tuple[str, str]]:
     """A fine-tuned model's LoRA adapter (file, sha256, scale); none for a plain model."""
-    if described.get("adapter") is None:
+    if model.adapter is None:
         return []
-    return [("base model", str(described["base"])), ("adapter", str(described["adapter"])),
-            ("adapter sha256", str(described["adapter_sha256"] or "not pinned (user file)")),
-            ("adapter scale", f"{described['adapter_scale']:g}")]
+    return [("base model", str(model.base_name)), ("adapter", str(model.adapter)),
+            ("adapter sha256", model.adapter_sha256 or "not pinned (user file)"),
+            ("adapter scale", f"{model.adapter_scale:g}")]
 
 
 def _structured(client: ChatClient) -> list[tuple[str, str]]:

@@ -208,8 +208,9 @@ class SearchSpace:
         return arch
 
     def canonical_key(self, arch: Arch) -> str:
-        """Identity used for deduplication; by default the NCode. Subclasses may fold variants."""
-        return self.to_ncode(arch)
+        """Identity used for deduplication: the NCode of the canonical arch. Subclasses may fold
+        more variants (e.g. isomorphic cells)."""
+        return self.to_ncode(self.canonicalize(arch))
 
     # ----- sampling and moves --------------------------------------------------------------
     def sample(self, rng: np.random.Generator, max_tries: int = 1000) -> Arch:

@@ -216,7 +216,6 @@ def compare_cmd(
             data["llm"] = llm_cfg
         cfg = make_config(data, where="option")
         study = f"{name}-{suffix}"
-        t0 = time.perf_counter()
         if not report_only:
             run = start(cfg, out, study, load_if_exists=True)
             try:
@@ -236,7 +235,7 @@ def compare_cmd(
             "strategy": name, "budget": budget, "evaluated": len(evaluated), "over": over, "status": summary.stop_reason,
             "best": None if best is None else best.signal, "flops": None if best is None else best.metrics.get("flops"),
             "params": None if best is None else best.metrics.get("params"),
-            "eval_s": sum(t.eval_seconds for t in trials), "wall_this": time.perf_counter() - t0,
+            "eval_s": sum(t.eval_seconds for t in trials),
             "llm_calls": int(llm_tot["calls"]), "llm_s": float(llm_tot["llm_seconds"]), "study_s": wall,
             "arch": None if best is None else best.arch,
         })

@@ -27,9 +27,6 @@ class ElasticSpace(SearchSpace):
         off = self.inactive(arch)
         return {d.name: (d.options[0] if d.name in off else arch[d.name]) for d in self.decisions}
 
-    def canonical_key(self, arch: Arch) -> str:
-        return self.to_ncode(self.canonicalize(arch))
-
     def mutable_decisions(self, arch: Arch) -> list[int]:
         """Only *active* decisions (so a mutation really changes the network); all when none is."""
         off = self.inactive(arch)
