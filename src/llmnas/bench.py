@@ -12,6 +12,7 @@ of the architecture with the best signal; ``best_test`` is the best report metri
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -119,6 +120,7 @@ def run_task(task: Task) -> list[dict[str, Any]]:
             wall = time.perf_counter() - t0 + store.active_seconds(run.study.id, before=began)
             best = summary.best
             totals = store.llm_totals(run.study.id)
+            trials = store.trials(run.study.id)
             rows.append({
                 "strategy": task.name, "space": cfg.space, "dataset": task.dataset, "budget": task.budget,
                 "seed": seed, "test": best.report if best else math.nan, "val": best.signal if best else math.nan,
@@ -126,11 +128,26 @@ def run_task(task: Task) -> list[dict[str, Any]]:
                 "evaluated": summary.n_evaluated, "proposals": summary.n_trials,
                 **proposal_shares(store, run.study.id, summary.counts, bool(cfg.constraints)),
                 "llm_calls": totals["calls"], "tokens": totals["prompt_tokens"] + totals["completion_tokens"],
+                "prompt_tokens": totals["prompt_tokens"], "cached_tokens": totals["cached_tokens"],
+                "generated_tokens": totals["completion_tokens"], "cut_replies": totals["cut"],
+                "llm_share": llm_share(trials),
                 "llm_s": totals["llm_seconds"], "wall_s": wall, "stop": summary.stop_reason,
                 "listed_share": _listed(store, run.study.id, listed_share),
                 "store": task.store, "study": f"s{seed}",
             })
     return rows
+
+
+def llm_share(trials: list[Any]) -> float:
+    """Share of the evaluated architectures that an LLM chose: CoLLM's Generator candidates
+    (``generator#k``) and LM-Searcher's ranker picks, not warm-up, fallback or baseline picks."""
+    evaluated = [t for t in trials if t.status in ("ok", "over_budget")]
+    if not evaluated:
+        return math.nan
+    return sum(t.source.startswith("generator#") or t.source in LLM_SOURCES for t in evaluated) / len(evaluated)
+
+
+LLM_SOURCES = ("ranker", "ranker-reask")
 
 
 def _listed(store: Store, study_id: int, share: Callable[[dict[str, int]], float | None]) -> float:
@@ -168,6 +185,7 @@ def proposal_shares(store: Store, study_id: int, counts: dict[str, int], constra
 def execute(tasks: list[Task], workers: int, on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
     """Run tasks on ``workers`` processes (1: in this process); rows come back as tasks finish."""
     rows: list[dict[str, Any]] = []
+    tasks = [share_cores(t, workers) for t in tasks]
     if workers <= 1:
         for t in tasks:
             r = run_task(t)
@@ -185,6 +203,36 @@ def execute(tasks: list[Task], workers: int, on_rows: Callable[[list[dict[str, A
                 if on_rows:
                     on_rows(r)
     return rows
+
+
+def share_cores(task: Task, workers: int) -> Task:
+    """The thread rule for parallel runs on the embedded model: each of ``workers`` runs gets
+    cores // workers threads (at least 1), unless ``llm.n_threads`` was set. One run alone keeps
+    the embedded default (every core on an otherwise idle machine)."""
+    llm = task.base.get("llm")
+    if workers <= 1 or llm is None or (llm.get("backend") or "embedded") != "embedded" or llm.get("n_threads"):
+        return task
+    from .llm.embedded import usable_cores
+
+    threads = max(1, usable_cores() // workers)
+    return dataclasses.replace(task, base={**task.base, "llm": {**llm, "n_threads": threads}})
+
+
+def llm_runs_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown, one row per LLM run: seconds, calls, prompt / cached / generated tokens, the
+    share of evaluations chosen by the LLM, replies cut at max_tokens, test of best-by-val."""
+    head = ["strategy", "dataset", "seed", "LLM s", "calls", "prompt tokens", "cached", "generated",
+            "from LLM", "cut", "evaluated", "stop", "test (best-by-val)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        if not r.get("llm_calls"):
+            continue
+        cached = f"{r['cached_tokens'] / r['prompt_tokens']:.0%}" if r["prompt_tokens"] else "-"
+        lines.append("| " + " | ".join([
+            r["strategy"], str(r["dataset"]), str(r["seed"]), f"{r['llm_s']:.0f}", str(r["llm_calls"]),
+            f"{r['prompt_tokens']:,}", cached, f"{r['generated_tokens']:,}", _pct(r["llm_share"]),
+            str(r["cut_replies"]), str(r["evaluated"]), str(r["stop"]), f"{r['test']:.2f}"]) + " |")
+    return "\n".join(lines) + "\n" if len(lines) > 2 else ""
 
 
 def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -207,6 +255,7 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             "legal_share": float(np.mean(col("legal_share"))), "new_share": float(np.mean(col("new_share"))),
             "within_share": float(np.nanmean(col("within_share"))) if any(not math.isnan(r["within_share"]) for r in rs) else math.nan,
             "llm_calls_mean": float(np.mean(col("llm_calls"))), "tokens_mean": float(np.mean(col("tokens"))),
+            "llm_share_mean": float(np.nanmean(col("llm_share"))) if any(not math.isnan(r.get("llm_share", math.nan)) for r in rs) else math.nan,
             "llm_s_mean": float(np.mean(col("llm_s"))), "wall_s_mean": float(np.mean(col("wall_s"))),
             "listed_share": float(np.nanmean(col("listed_share"))) if any(not math.isnan(r.get("listed_share", math.nan)) for r in rs) else math.nan,
             "reference": REFERENCE_NB201_100.get((strategy, dataset)) if space == "nb201" and budget == 100 else None,
@@ -222,6 +271,9 @@ def write_outputs(out: Path, rows: list[dict[str, Any]], table: list[dict[str, A
     df = pd.DataFrame(table)
     df.to_csv(out / "summary.csv", index=False)
     (out / "summary.md").write_text(markdown_table(table))
+    per_run = llm_runs_table(rows)
+    if per_run:
+        (out / "llm_runs.md").write_text(per_run)
 
 
 def markdown_table(table: list[dict[str, Any]]) -> str:
@@ -230,7 +282,7 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
     if any(r["reference"] is not None for r in table):
         head.append("reference")
     if has_llm:
-        head += ["legal", "new", "within", "LLM calls", "tokens", "LLM s"]
+        head += ["legal", "new", "within", "from LLM", "LLM calls", "tokens", "LLM s"]
     has_listed = any(not math.isnan(r.get("listed_share", math.nan)) for r in table)
     if has_listed:
         head.append("listed answer")
@@ -243,7 +295,8 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
         if "reference" in head:
             cells.append("" if r["reference"] is None else f"{r['reference']:.2f}")
         if has_llm:
-            cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", _pct(r["within_share"]), f"{r['llm_calls_mean']:.0f}",
+            cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", _pct(r["within_share"]),
+                      _pct(r.get("llm_share_mean", math.nan)), f"{r['llm_calls_mean']:.0f}",
                       f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
         if has_listed:
             cells.append(_pct(r.get("listed_share", math.nan)))

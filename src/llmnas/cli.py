@@ -356,6 +356,9 @@ def bench(
             print(json.dumps({**{k: r[k] for k in keys}, **extra}))
         return
     _print_bench_table(table)
+    per_run = B.llm_runs_table(rows)
+    if per_run:
+        console.print("LLM use per run (also in llm_runs.md):\n" + per_run, markup=False, highlight=False)
     n_trials = sum(r["proposals"] for r in rows)
     console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {nw} workers; results in {out}/ (summary.md, summary.csv, runs.csv)")
 
@@ -413,7 +416,7 @@ def _print_bench_table(table: list[dict[str, Any]]) -> None:
         t.add_column(col, justify="right" if col not in ("strategy", "dataset") else "left")
     has_llm = any(r["llm_calls_mean"] for r in table)
     if has_llm:
-        for col in ("legal", "new", "LLM calls", "tokens", "LLM s"):
+        for col in ("legal", "new", "from LLM", "LLM calls", "tokens", "LLM s"):
             t.add_column(col, justify="right")
     has_listed = any(not math.isnan(r.get("listed_share", math.nan)) for r in table)
     if has_listed:
@@ -424,8 +427,9 @@ def _print_bench_table(table: list[dict[str, Any]]) -> None:
                  f"{r['best_test_mean']:.2f} ± {r['best_test_std']:.2f}",
                  "" if r["reference"] is None else f"{r['reference']:.2f}", f"{r['wall_s_mean']:.3f}"]
         if has_llm:
-            cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", f"{r['llm_calls_mean']:.0f}",
-                      f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
+            share = r.get("llm_share_mean", math.nan)
+            cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", "-" if math.isnan(share) else f"{share:.0%}",
+                      f"{r['llm_calls_mean']:.0f}", f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
         if has_listed:
             share = r.get("listed_share", math.nan)
             cells.append("-" if math.isnan(share) else f"{share:.0%}")

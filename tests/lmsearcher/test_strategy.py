@@ -34,8 +34,9 @@ def test_warmup_then_one_llm_step_per_query_and_the_answer_is_taken(tmp_path):
         visited = {x.key for x in trials if x.seq < t.seq}
         assert not visited & set(pool), "the pool holds only unvisited architectures"
         assert t.meta["history_len"] == t.seq and req.schema is None and t.meta["constrained"] is False
-        # the search prompt is the shared builder's, from the run's history (what make-data trains on)
-        assert req.messages == lp.build_messages([(x.key, x.score) for x in trials if x.seq < t.seq], pool)
+        # the search prompt is the shared builder's (make-data uses it too), from the run's history
+        assert req.messages == lp.build_messages([(x.key, x.score) for x in trials if x.seq < t.seq], pool,
+                                             order="chronological")
     counts = run.strategy.counts
     assert counts["llm_steps"] == counts["listed_first"] == 7 and counts["fallback"] == 0
     assert listed_share(counts) == 1.0

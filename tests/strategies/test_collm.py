@@ -281,7 +281,7 @@ def test_works_on_any_search_space_through_ask_and_tell():
     ctx = StrategyContext(space=space, rng=np.random.default_rng(0), history=_History(), llm=client,
                           run_info={"signal": "val_acc", "higher_is_better": True, "budget": 6,
                                     "constraints": [], "dataset": "toyset"})
-    strat = CoLLM(ctx, CoLLM.Settings(n_min=1, n_max=3))
+    strat = CoLLM(ctx, CoLLM.Settings(n_min=1, n_max=3, encoding="json", navigator_format="paper"))
     assert strat.batch_size == 3
     props = strat.ask(3)
     assert [p.arch for p in props] == [{"depth": 4, "act": "gelu"}]  # "4" decoded; repeat and 5 dropped
@@ -305,7 +305,7 @@ def test_an_endpoint_failure_leaves_the_state_unchanged(tmp_path):
     client = ScriptedClient(replies, settings=LLMSettings(model="scripted", max_reasks=0, max_retries=0))
     ctx = StrategyContext(space=SPACE, rng=np.random.default_rng(0), history=_History(), llm=client,
                           run_info={"signal": "val_200", "budget": 5, "constraints": []})
-    strat = CoLLM(ctx, CoLLM.Settings(n_min=1, n_max=3))
+    strat = CoLLM(ctx, CoLLM.Settings(n_min=1, n_max=3, encoding="json", navigator_format="paper"))
     before = json.dumps(strat.state_dict())
     with pytest.raises(EndpointError):
         strat.ask(3)

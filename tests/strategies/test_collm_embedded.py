@@ -34,7 +34,9 @@ def test_collm_search_with_smollm2_runs_to_completion(tmp_path):
     sink = Sink()
     # One thread: on a busy 2-core machine llama.cpp with 2 threads was several times slower.
     client = make_client(LLMSettings(model="smollm2-135m", seed=0, n_threads=1), sink=sink)
-    options = dict(n_min=5, n_max=5, navigator_max_tokens=64, max_empty_iterations=2, max_iterations=5)
+    # the paper-shaped prompts, with a strategy budget too small for the Markdown sections
+    options = dict(n_min=5, n_max=5, navigator_max_tokens=64, max_empty_iterations=2, max_iterations=5,
+                   encoding="json", navigator_format="paper")
     cfg = make_config(dict(strategy="collm", budget=20, seed=0, strategy_options=options))
     store = Store(tmp_path / "run.sqlite")
     problem, _, _ = prepare(cfg)
@@ -57,3 +59,52 @@ def test_collm_search_with_smollm2_runs_to_completion(tmp_path):
     assert summary.n_evaluated == sum(e["proposed"] for e in log) == len(trials)
     for t in trials:
         assert t.status == "ok" and t.source == f"generator#{t.meta['iteration']}"
+    # a strategy cut at its budget is recorded as cut, and the Generator is told so
+    nav = [r for r in sink.records if r.purpose == "navigator"]
+    cut = [r for r in nav if r.finish_reason == "length"]
+    assert cut, "64 tokens cannot hold the Markdown strategy"
+    assert [e["navigator_cut"] for e in log] == [r.finish_reason == "length" for r in nav][:len(log)]
+    for r, g in zip(nav, gen):
+        if r.finish_reason == "length" and "\n" in r.text.strip():
+            assert "was cut at its 64-token budget" in g.messages[-1]["content"]
+
+
+@pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)}")
+def test_compact_collm_keeps_each_role_in_its_cache_slot(tmp_path):
+    """Default settings: code candidates, brief strategy; Navigator and Generator each keep their
+    server slot, so from the second iteration on most prompt tokens come from the cache, and
+    ``llmnas show`` prints the share read from the run's stored calls."""
+    import llmnas.strategies.collm  # noqa: F401
+    from rich.console import Console
+
+    from llmnas.llm import LLMSettings, make_client
+    from llmnas.llm_wiring import StoreSink
+    from llmnas.report.show import show_study
+
+    options = dict(n_min=5, n_max=5, max_empty_iterations=2, max_iterations=3)
+    cfg = make_config(dict(strategy="collm", budget=15, seed=0, strategy_options=options))
+    store = Store(tmp_path / "run.sqlite")
+    problem, _, _ = prepare(cfg)
+    info = store.create_study("e2e", resolved_config(cfg, problem), cfg.seed, versions())
+    client = make_client(LLMSettings(model="smollm2-135m", seed=0, n_threads=1), sink=StoreSink(store, info.id))
+    try:
+        Run(store, info, cfg, llm=client).run()
+    finally:
+        client.close()
+    calls = store.llm_calls(info.id)
+    by_role = {p: [c for c in calls if c["purpose"] == p] for p in ("navigator", "generator")}
+    assert len(by_role["navigator"]) >= 2 and len(by_role["generator"]) >= 2
+    assert {c["slot"] for c in by_role["navigator"]} == {0} and {c["slot"] for c in by_role["generator"]} == {1}
+    for role, records in by_role.items():
+        assert records[0]["cached_tokens"] < records[0]["prompt_tokens"]
+        # the second call of a role reuses at least its system prompt from the slot's KV cache
+        system_chars = len(records[1]["messages"][0]["content"])
+        assert records[1]["cached_tokens"] >= system_chars / 6, (role, records[1]["cached_tokens"])
+    assert by_role["generator"][0]["schema"]["properties"]["candidates"]["items"]["type"] == "string"
+    usage = store.llm_totals(info.id)
+    cached = sum(c["cached_tokens"] for c in calls)
+    assert usage["cached_tokens"] == cached > 0
+    console = Console(record=True, width=160)
+    show_study(console, store, store.get_study("e2e"))
+    text = console.export_text()
+    assert f"{cached:,} cached, {cached / usage['prompt_tokens']:.0%}" in text

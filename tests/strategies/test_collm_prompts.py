@@ -48,6 +48,6 @@ def test_a_user_folder_overrides_a_template_by_file_name(tmp_path):
     (tmp_path / "generator_user.md").write_text("Use {strategy} for {n_min}-{n_max}.")
     assert prompts.render("generator_user", tmp_path, strategy="S", n_min=1, n_max=2) == "Use S for 1-2."
     # Other templates still come from the package.
-    assert prompts.render("sillm_generate", tmp_path, n_min=1, n_max=2).startswith("Now follow")
+    assert prompts.render("sillm_generate", tmp_path, n_min=1, n_max=2, candidates_form="{}").startswith("Now follow")
     with pytest.raises(ConfigError, match="not found"):
         prompts.load("no_such_template")

@@ -101,9 +101,14 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     #: embedded: force one-line JSON (``", "`` / ``": "`` separators), which saves tokens
     compact_json: bool = True
 
-    n_ctx: int = pydantic.Field(4096, ge=256)
-    #: embedded: CPU threads (default: one fewer than the usable cores, at most 8)
-    n_threads: int | None = None
+    n_ctx: int = pydantic.Field(8192, ge=256)  # per slot
+    #: embedded: CPU threads (default: every usable core when the machine is otherwise idle,
+    #: else one fewer, at most 8; ``llmnas bench`` gives each of W parallel runs cores // W)
+    n_threads: int | None = pydantic.Field(None, ge=1)
+    #: embedded: server slots, each with its own KV cache of ``n_ctx`` tokens; calls of one
+    #: purpose (Navigator, Generator, ranker) stay in one slot, so a conversation that grows at
+    #: the end is never re-read from the start (1: every purpose shares one slot)
+    slots: int = pydantic.Field(2, ge=1, le=8)
     #: where assembled model files are cached (default ``$LLMNAS_CACHE`` or ``~/.cache/llmnas``)
     cache_dir: str | None = None
 
@@ -117,6 +122,8 @@ class Usage:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: prompt tokens the server took from its KV / prompt cache instead of processing them
+    cached_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ class Reply:
     ``reasoning_content`` / ``<think>`` text (never fed back to the model). ``parsed`` is the
     schema-valid JSON value (or ``None`` without a schema). ``usage`` and ``latency_s`` add up
     all the asks of this ``chat`` call. ``cached`` is true when the reply was replayed.
+    ``finish_reason`` is the last ask's (``length``: the reply was cut at ``max_tokens``).
     """
 
     text: str
@@ -140,6 +148,7 @@ class Reply:
     cached: bool = False
     asks: int = 1
     timings: dict[str, float] | None = None
+    finish_reason: str = ""
 
 
 @dataclass
@@ -148,7 +157,9 @@ class CallRecord:
 
     ``messages_hash`` identifies the request for replay (see :func:`messages_hash`).
     ``error`` is set (and ``text`` empty) when the call failed; ``cached`` marks a replayed
-    call. ``params`` holds the sampling parameters actually sent.
+    call. ``params`` holds the sampling parameters actually sent. ``cached_tokens`` is the part
+    of ``prompt_tokens`` the server reused from its prompt cache (0 when it reports none);
+    ``slot`` the embedded server slot that served the call (None: the server chose).
     """
 
     purpose: str
@@ -175,6 +186,8 @@ class CallRecord:
     cost_usd: float | None = None
     timings: dict[str, float] | None = None
     messages_hash: str = ""
+    cached_tokens: int = 0
+    slot: int | None = None
 
     def __post_init__(self) -> None:
         if not self.messages_hash:
@@ -230,6 +243,11 @@ class Request:
     schema: dict[str, Any] | None
     params: dict[str, Any]
     timeout_s: float
+    #: what the call is for (``navigator``, ``generator``, ``ranker``...): the embedded server
+    #: keeps one slot (KV cache) per purpose, so alternating roles do not evict each other
+    purpose: str = ""
+    #: embedded: the server slot to use (set by the embedded transport; None: the server picks)
+    slot: int | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +264,7 @@ class Completion:
     structured: str = "none"  # how the schema reached the server: json_schema, grammar, prompt, none
     timings: dict[str, float] | None = None
     cached: bool = False
+    slot: int | None = None
 
 
 class Transport(Protocol):

@@ -14,7 +14,7 @@ from llmnas.cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel
 from llmnas.errors import LLMReplyError
 from llmnas.llm.base import LLMSettings, Reply
 from llmnas.llm.client import ChatClient
-from llmnas.llm.embedded import EmbeddedTransport, default_threads
+from llmnas.llm.embedded import EmbeddedTransport
 from llmnas.llm.factory import make_client, parse_llm_spec
 from llmnas.llm.models import ResolvedModel
 
@@ -105,7 +105,8 @@ def _run_check(client: ChatClient, settings: LLMSettings, prompt_tokens: int) ->
                  ("sha256", server.model.sha256 or "not pinned (user file)"),
                  *_adapter_rows(server.model),
                  ("load time", f"{server.load_s:.2f} s"),
-                 ("threads", str(settings.n_threads or default_threads()))]
+                 ("threads", f"{server.threads}" + ("" if settings.n_threads else " (default rule)")),
+                 ("slots", f"{server.slots} (one KV cache of {settings.n_ctx} tokens each)")]
     rows.append(("endpoint", transport.endpoint))
     chat = client.chat([{"role": "user", "content":
                          "In three sentences: what is neural architecture search?"}],

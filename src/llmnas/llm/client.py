@@ -63,11 +63,11 @@ class ChatClient:
                   "stop": s.stop if stop is None else stop}
         timeout = s.timeout_s if timeout_s is None else timeout_s
         convo = [dict(m) for m in messages]
-        prompt = completion = 0
+        prompt = completion = cached = 0
         latency = 0.0
         reply: Reply | None = None
         for ask in range(s.max_reasks + 1):
-            request = Request(convo, schema, params, timeout)
+            request = Request(convo, schema, params, timeout, purpose)
             try:
                 done = self.transport.complete(request)
             except EndpointError as exc:
@@ -79,11 +79,13 @@ class ChatClient:
             parsed, status, reason = _judge(text, schema, validate, done, params["max_tokens"])
             prompt += done.usage.prompt_tokens
             completion += done.usage.completion_tokens
+            cached += done.usage.cached_tokens
             latency += done.latency_s
             self._emit(self._record(purpose, convo, schema, params, done, text, reasoning,
                                     status, reason, ask))
-            reply = Reply(text, reasoning, Usage(prompt, completion), done.model, latency,
-                          parsed, status, reason, done.cached, ask + 1, done.timings)
+            reply = Reply(text, reasoning, Usage(prompt, completion, cached), done.model, latency,
+                          parsed, status, reason, done.cached, ask + 1, done.timings,
+                          done.finish_reason)
             if status != "failed":
                 return reply
             convo = [*convo, {"role": "assistant", "content": text},
@@ -112,7 +114,7 @@ class ChatClient:
             backend=self.transport.name, endpoint=self.transport.endpoint, timestamp=_now(),
             ask=ask, retries=done.retries, structured=done.structured,
             finish_reason=done.finish_reason, cached=done.cached, cost_usd=cost,
-            timings=done.timings)
+            timings=done.timings, cached_tokens=done.usage.cached_tokens, slot=done.slot)
 
     def _emit(self, record: CallRecord) -> None:
         if self.sink is not None and (self.record_cached or not record.cached):

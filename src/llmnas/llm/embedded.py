@@ -27,7 +27,8 @@ from llmnas.llm.openai_compat import OpenAITransport
 
 XLLAMACPP_PIN = "xllamacpp==2026.10.11549"
 _LOCK = threading.Lock()
-_RUNNING: dict[tuple, "EmbeddedServer"] = {}  # one per (model file, adapter, n_ctx, threads)
+_RUNNING: dict[tuple, "EmbeddedServer"] = {}  # one per (model file, adapter, n_ctx, threads, slots)
+IDLE_LOAD = 0.5  # 1-minute load average below which the machine counts as otherwise idle
 
 
 @dataclass
@@ -39,7 +40,17 @@ class EmbeddedServer:
     token: str = field(repr=False)
     load_s: float = 0.0
     handle: Any = field(default=None, repr=False)
+    threads: int = 1
+    slots: int = 1
     users: int = 0
+    #: which slot serves which purpose (first come, first served; wraps when slots run out)
+    purpose_slots: dict[str, int] = field(default_factory=dict)
+
+    def slot_for(self, purpose: str) -> int:
+        with _LOCK:
+            if purpose not in self.purpose_slots:
+                self.purpose_slots[purpose] = len(self.purpose_slots) % self.slots
+            return self.purpose_slots[purpose]
 
     def stop(self) -> None:
         """Stop the server thread and free the model (idempotent)."""
@@ -50,28 +61,42 @@ def acquire(settings: LLMSettings) -> EmbeddedServer:
     """Start (or reuse) the server for ``settings.model``; pair each call with :func:`release`."""
     model = resolve_model(settings.model, settings.cache_dir)
     threads = settings.n_threads or default_threads()
-    key = (str(model.path), str(model.adapter or ""), model.adapter_scale, settings.n_ctx, threads)
+    key = (str(model.path), str(model.adapter or ""), model.adapter_scale, settings.n_ctx, threads,
+           settings.slots)
     with _LOCK:
         server = _RUNNING.get(key)
         if server is None:
-            server = _start(model, settings.n_ctx, threads)
+            server = _start(model, settings.n_ctx, threads, settings.slots)
             _RUNNING[key] = server
         server.users += 1
         return server
 
 
-def default_threads() -> int:
-    """One core fewer than this process may use (at most 8).
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_threads(load: float | None = None) -> int:
+    """Every usable core when the machine is otherwise idle, else one fewer (at most 8).
 
     llama.cpp's threads meet at a barrier after every operation, so when all cores are busy
     with it, any other busy process stalls generation badly (measured on 2 cores: 1.7 s per
-    call idle, >120 s with one competing busy process; 1 thread: 3.3 s either way).
+    call idle, >120 s with one competing busy process; 1 thread: 3.3 s either way). So all
+    cores are taken only when the 1-minute load average (``load``, read from the OS when None)
+    is below ``IDLE_LOAD``; ``llmnas bench`` sets ``n_threads`` itself (cores // parallel runs)
+    and ``--llm-option n_threads=N`` overrides both (docs/llm.md, "Threads").
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(8, cores - 1))
+    cores = usable_cores()
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # not on Unix
+            load = float(cores)
+    return max(1, min(8, cores if load < IDLE_LOAD else cores - 1))
 
 
 def release(server: EmbeddedServer) -> None:
@@ -85,7 +110,7 @@ def release(server: EmbeddedServer) -> None:
             server.stop()
 
 
-def _start(model: ResolvedModel, n_ctx: int, threads: int) -> EmbeddedServer:
+def _start(model: ResolvedModel, n_ctx: int, threads: int, slots: int = 1) -> EmbeddedServer:
     try:
         import xllamacpp
     except ImportError:
@@ -97,8 +122,9 @@ def _start(model: ResolvedModel, n_ctx: int, threads: int) -> EmbeddedServer:
         params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(str(model.adapter),
                                                                 model.adapter_scale)]
     params.model_alias = {model.name}
-    params.n_ctx = n_ctx
-    params.n_parallel = 1
+    params.n_ctx = n_ctx * slots  # split evenly: each slot keeps a whole n_ctx window
+    params.n_parallel = slots
+    params.kv_unified = False
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.hostnames = ["127.0.0.1"]
@@ -117,7 +143,8 @@ def _start(model: ResolvedModel, n_ctx: int, threads: int) -> EmbeddedServer:
                             f"({type(exc).__name__}: {exc}); check the file, or lower "
                             "llm.n_ctx if memory is short") from None
     base_url = handle.listening_address.rstrip("/") + "/v1"
-    return EmbeddedServer(model, base_url, token, time.perf_counter() - start, handle)
+    return EmbeddedServer(model, base_url, token, time.perf_counter() - start, handle,
+                          threads=threads, slots=slots)
 
 
 @atexit.register
@@ -169,11 +196,11 @@ class EmbeddedTransport:
         return self.server
 
     def complete(self, request: Request) -> Completion:
-        self.start()
+        server = self.start()
         assert self._http is not None
-        budget = local_timeout(request)
-        if budget > request.timeout_s:
-            request = dataclasses.replace(request, timeout_s=budget)
+        budget = max(request.timeout_s, local_timeout(request))
+        request = dataclasses.replace(request, timeout_s=budget,
+                                      slot=server.slot_for(request.purpose))
         return self._http.complete(request)
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from llmnas.llm.base import Completion, LLMSettings, Request, Usage
 
 _RETRY_STATUS = {408, 409, 429}
 _TIMING_KEYS = ("prompt_n", "prompt_ms", "prompt_per_second",
-                "predicted_n", "predicted_ms", "predicted_per_second")
+                "predicted_n", "predicted_ms", "predicted_per_second", "cache_n")
 PROMPT_SCHEMA_NOTE = "\n\nReply with only a JSON value that matches this JSON schema:\n{schema}"
 
 
@@ -79,7 +79,7 @@ class OpenAITransport:
                     raise EndpointError(self._rejected(exc)) from None
                 self._modes.pop(0)  # this server cannot do it: remember for later calls
                 continue
-            return self._completion(response, time.perf_counter() - start, retries, mode)
+            return self._completion(response, time.perf_counter() - start, retries, mode, request.slot)
         raise EndpointError(f"{self._label} {self.endpoint} rejected every way of asking for "
                             "structured output; set llm.structured_output to 'prompt'")
 
@@ -99,6 +99,8 @@ class OpenAITransport:
             messages = [dict(m) for m in request.messages]
             messages[-1]["content"] += PROMPT_SCHEMA_NOTE.format(schema=json.dumps(schema))
             kwargs["messages"] = messages
+        if request.slot is not None:  # llama.cpp server: keep this purpose's KV cache in its slot
+            kwargs["extra_body"] = {**kwargs.get("extra_body", {}), "id_slot": request.slot}
         return kwargs
 
     def _send(self, kwargs: dict[str, Any], timeout_s: float) -> tuple[Any, int]:
@@ -123,7 +125,8 @@ class OpenAITransport:
             waited += delay
         raise EndpointError(self._gave_up(last, attempt + 1, timeout_s)) from None
 
-    def _completion(self, response: Any, latency: float, retries: int, mode: str) -> Completion:
+    def _completion(self, response: Any, latency: float, retries: int, mode: str,
+                    slot: int | None = None) -> Completion:
         data = response.model_dump()
         choice = (data.get("choices") or [{}])[0]
         message = choice.get("message") or {}
@@ -135,7 +138,9 @@ class OpenAITransport:
             text=message.get("content") or "",
             reasoning=message.get("reasoning_content") or message.get("reasoning") or "",
             usage=Usage(int(usage.get("prompt_tokens") or 0),
-                        int(usage.get("completion_tokens") or 0)),
+                        int(usage.get("completion_tokens") or 0),
+                        _cached_tokens(usage, timings)),
+            slot=slot,
             model=data.get("model") or self.model,
             latency_s=latency,
             finish_reason=choice.get("finish_reason") or "",
@@ -187,6 +192,19 @@ class OpenAITransport:
                     "and resume, or raise llm.max_retries / llm.retry_max_wait_s")
         return (f"cannot reach {where} after {tries} tries ({_cause(exc)}); {self._fix}, "
                 "then check with `llmnas llm check`")
+
+
+def _cached_tokens(usage: dict[str, Any], timings: dict[str, float] | None) -> int:
+    """Prompt tokens served from the server's cache: OpenAI's ``prompt_tokens_details``
+    (vLLM, llama.cpp, hosted APIs), else llama.cpp's ``timings.cache_n``; 0 when unreported."""
+    details = usage.get("prompt_tokens_details") or {}
+    value = details.get("cached_tokens") if isinstance(details, dict) else None
+    if value is None and timings:
+        value = timings.get("cache_n")
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _transient(status: int) -> bool:

@@ -83,6 +83,7 @@ class ReplayTransport:
 def _completion(record: CallRecord) -> Completion:
     return Completion(
         text=record.text, reasoning=record.reasoning,
-        usage=Usage(record.prompt_tokens, record.completion_tokens), model=record.model,
+        usage=Usage(record.prompt_tokens, record.completion_tokens, record.cached_tokens),
+        model=record.model, slot=record.slot,
         latency_s=record.latency_s, finish_reason=record.finish_reason,
         structured=record.structured, timings=record.timings, cached=True)

@@ -48,6 +48,7 @@ SYSTEM = ("You select neural architectures. An architecture is an NCode: a digit
           "field per design decision, each field the index of the chosen option. Reply with only "
           "the candidate NCode you predict will score highest, copied exactly.")
 HEADER = "Evaluated (NCode|score, best first, 1 = best so far, 0 = worst so far):"
+HEADER_CHRONOLOGICAL = "Evaluated (NCode|score, in evaluation order, 1 = best so far, 0 = worst so far):"
 NO_HISTORY = "(none yet)"
 CANDIDATES = "Candidates:"
 ASK = "Answer with one candidate NCode."
@@ -66,26 +67,40 @@ def normalise(scores: Sequence[float]) -> list[float]:
     return [(s - lo) / (hi - lo) for s in scores]
 
 
-def history_lines(history: Sequence[tuple[str, float]], max_history: int = DEFAULT_MAX_HISTORY) -> str:
-    """``CODE|SCORE,...`` best first, at most ``max_history`` entries, scaled over all of ``history``.
+def history_lines(history: Sequence[tuple[str, float]], max_history: int = DEFAULT_MAX_HISTORY,
+                  order: str = "best-first") -> str:
+    """``CODE|SCORE,...``: at most ``max_history`` entries, scaled over all of ``history``.
 
-    ``history`` holds (ncode, score) with higher = better; non-finite scores are dropped.
-    Ties keep their order in ``history`` (a stable sort), so the text is deterministic.
+    ``history`` holds (ncode, score) with higher = better, in evaluation order; non-finite
+    scores are dropped. ``order="best-first"`` (the paper's) shows the best entries first; ties
+    keep their order in ``history`` (a stable sort), so the text is deterministic.
+    ``order="chronological"`` shows the same entries (the best ``max_history``) in evaluation
+    order, so the text grows at its end from one step to the next and a server's prompt cache
+    reuses all of it, until a new best or worst rescales the scores or an entry leaves the cap.
     """
     kept = [(c, float(s)) for c, s in history if s is not None and math.isfinite(float(s))]
     if not kept:
         return NO_HISTORY
     norm = normalise([s for _, s in kept])
-    order = sorted(range(len(kept)), key=lambda i: -kept[i][1])[:max(1, max_history)]
-    return ",".join(f"{kept[i][0]}|{norm[i]:.{SCORE_DECIMALS}f}" for i in order)
+    shown = sorted(range(len(kept)), key=lambda i: -kept[i][1])[:max(1, max_history)]
+    if order == "chronological":
+        shown.sort()
+    elif order != "best-first":
+        raise ValueError(f"history order {order!r}: use best-first or chronological")
+    return ",".join(f"{kept[i][0]}|{norm[i]:.{SCORE_DECIMALS}f}" for i in shown)
+
+
+def header(order: str = "best-first") -> str:
+    return HEADER if order == "best-first" else HEADER_CHRONOLOGICAL
 
 
 def build_messages(history: Sequence[tuple[str, float]], candidates: Sequence[str],
-                   max_history: int = DEFAULT_MAX_HISTORY) -> list[dict[str, str]]:
+                   max_history: int = DEFAULT_MAX_HISTORY, order: str = "best-first") -> list[dict[str, str]]:
     """The chat messages (system, user) of one step; the reply must be one of ``candidates``."""
     if not candidates:
         raise ValueError("an LM-Searcher step needs at least one candidate")
-    user = "\n".join([HEADER, history_lines(history, max_history), CANDIDATES, ";".join(candidates), ASK])
+    user = "\n".join([header(order), history_lines(history, max_history, order), CANDIDATES,
+                      ";".join(candidates), ASK])
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from ..runner import summarize
 from ..store import Store, StudyInfo
 from ..types import OK
+from .llm_usage import llm_line, llm_table
 
 
 def show_study(console: Console, store: Store, study: StudyInfo, last_trials: int = 0) -> None:
@@ -38,14 +39,8 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
         rows.insert(7, ("over budget", str(cfg.get("over_budget"))))
     llm = store.llm_totals(study.id)
     if llm["calls"]:
-        line = (f"{llm['calls']} calls, {llm['prompt_tokens']:,} prompt + {llm['completion_tokens']:,} completion tokens, "
-                f"{llm['llm_seconds']:.1f} s")
         llm_cfg = cfg.get("llm") or {}
-        pin, pout = llm_cfg.get("price_in_per_mtok"), llm_cfg.get("price_out_per_mtok")
-        if pin is not None or pout is not None:
-            cost = (pin or 0) * llm["prompt_tokens"] / 1e6 + (pout or 0) * llm["completion_tokens"] / 1e6
-            line += f", cost {cost:.4f}"
-        rows.append(("LLM", line))
+        rows.append(("LLM", llm_line(llm, llm_cfg.get("price_in_per_mtok"), llm_cfg.get("price_out_per_mtok"))))
     for k, v in rows:
         head.add_row(k, v)
     console.print(head)
@@ -75,6 +70,9 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
             traj.add_row(str((t.number or 0) + 1), str(t.round), f"{t.signal:.3f}", f"{t.report:.3f}", t.key, t.source)
     console.print(traj)
 
+    usage = llm_table(store, study.id)
+    if usage is not None:
+        console.print(usage)
     _show_iterations(console, store, study)
 
     if last_trials:
@@ -101,12 +99,14 @@ def _show_iterations(console: Console, store: Store, study: StudyInfo) -> None:
         for c in ("iteration", "attempted", "parsed", "legal", "new", "proposed", "reply", "note"):
             it.add_column(c)
         for e in log:
-            note = f"fallback {e['fallback']}" if e.get("fallback") else ""
+            note = "; ".join(x for x in (f"fallback {e['fallback']}" if e.get("fallback") else "",
+                                         "strategy cut at its budget" if e.get("navigator_cut") else "") if x)
             it.add_row(*(str(e.get(k, "")) for k in ("iteration", "attempted", "parsed", "legal", "new", "proposed", "reply")), note)
         console.print(it)
         if state and state[2].get("stopped"):
             console.print(f"strategy stopped: {state[2]['stopped']}")
     nav = [c for c in store.llm_calls(study.id) if c.get("purpose") == "navigator" and not c.get("error")]
     for i, c in enumerate(nav, start=1):
-        console.rule(f"Navigator strategy {i} (round {c.get('_round')}, {c.get('completion_tokens', 0)} tokens)")
+        cut = ", cut at its budget" if c.get("finish_reason") == "length" else ""
+        console.rule(f"Navigator strategy {i} (round {c.get('_round')}, {c.get('completion_tokens', 0)} tokens{cut})")
         console.print(c.get("text", "").strip() or "(empty reply)", markup=False, highlight=False)

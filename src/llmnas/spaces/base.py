@@ -159,6 +159,19 @@ class SearchSpace:
     def to_ncode(self, arch: Arch) -> str:
         return "".join(str(i).zfill(d.width) for d, i in zip(self.decisions, self.to_indices(arch)))
 
+    def ncode_pattern(self) -> str:
+        """A regular expression (anchored) that matches exactly the NCodes whose every field is an
+        option index of its decision; the compact answer format's grammar (rules beyond
+        per-decision options, like table rows, are checked after decoding)."""
+        parts = []
+        for d in self.decisions:
+            k, w = len(d.options), d.width
+            if w == 1:
+                parts.append(f"[0-{k - 1}]" if k > 1 else "0")
+            else:
+                parts.append("(" + "|".join(str(i).zfill(w) for i in range(k)) + ")")
+        return "^" + "".join(parts) + "$"
+
     def from_ncode(self, code: str) -> Arch:
         code = str(code).strip()
         if len(code) != self.ncode_length() or not code.isdigit():

@@ -29,6 +29,8 @@ from ..errors import StoreError
 from ..types import PENDING, Trial
 
 SCHEMA_VERSION = 1
+_EMPTY_USAGE = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "llm_seconds": 0.0,
+                "cached_tokens": 0, "cut": 0}
 APP_ID = 0x4C4E4153  # "LNAS", PRAGMA application_id
 
 _SCHEMA = """
@@ -335,12 +337,24 @@ class Store:
         return [{**json.loads(r["record"]), "_round": r["round"]} for r in rows]
 
     def llm_totals(self, study_id: int) -> dict[str, float]:
-        r = self.conn.execute(
-            "SELECT COUNT(*) n, COALESCE(SUM(prompt_tokens),0) pt, COALESCE(SUM(completion_tokens),0) ct, "
-            "COALESCE(SUM(latency_s),0) lat FROM llm_calls WHERE study_id=?",
-            (study_id,),
-        ).fetchone()
-        return {"calls": r["n"], "prompt_tokens": r["pt"], "completion_tokens": r["ct"], "llm_seconds": r["lat"]}
+        """Calls, prompt / cached / completion tokens, seconds and replies cut at ``max_tokens``."""
+        return self.llm_usage(study_id).get("", _EMPTY_USAGE)
+
+    def llm_usage(self, study_id: int) -> dict[str, dict[str, float]]:
+        """:meth:`llm_totals` per call purpose (navigator, generator, ranker, ...), and for all
+        calls under the key ``""``. Cached tokens and cut replies come from the call records
+        (stores written before they were recorded count 0)."""
+        rows = self.conn.execute(
+            "SELECT purpose, COUNT(*) n, COALESCE(SUM(prompt_tokens),0) pt, COALESCE(SUM(completion_tokens),0) ct, "
+            "COALESCE(SUM(latency_s),0) lat, COALESCE(SUM(json_extract(record, '$.cached_tokens')),0) cached, "
+            "COALESCE(SUM(json_extract(record, '$.finish_reason') = 'length'),0) cut "
+            "FROM llm_calls WHERE study_id=? GROUP BY purpose ORDER BY MIN(id)", (study_id,)).fetchall()
+        out: dict[str, dict[str, float]] = {}
+        for r in rows:
+            out[r["purpose"]] = {"calls": r["n"], "prompt_tokens": r["pt"], "completion_tokens": r["ct"],
+                                 "llm_seconds": r["lat"], "cached_tokens": int(r["cached"]), "cut": int(r["cut"])}
+        total = {k: sum(u[k] for u in out.values()) for k in _EMPTY_USAGE}
+        return {"": total, **out}
 
     def active_seconds(self, study_id: int, before: float | None = None) -> float:
         """Seconds the study was busy: the union of its LLM calls' spans (stored time minus

@@ -35,7 +35,11 @@ class LMSearcherSettings(StrategySettings):
         "llm", description="who picks from the pool: the LLM, the candidate closest to the best so far, or chance")
     warmup: int = Field(5, ge=1, description="uniform random architectures before the first ranking step (paper: 5)")
     pool_size: int = Field(lp.DEFAULT_POOL_SIZE, ge=1, le=100, description="candidates per step (paper: 10)")
-    max_history: int = Field(lp.DEFAULT_MAX_HISTORY, ge=1, description="evaluated entries shown, best first (paper: 200)")
+    max_history: int = Field(lp.DEFAULT_MAX_HISTORY, ge=1, description="evaluated entries shown: the best ones (paper: 200)")
+    history_order: Literal["chronological", "best-first"] = Field(
+        "chronological", description="order of the shown entries: evaluation order (the prompt grows at its end, "
+        "so the server's prompt cache reuses it; not in the paper) or best first (the paper's, and what make-data "
+        "writes: use it with a model fine-tuned on make-data samples)")
     fallback: Literal["closest", "random"] = Field(
         "closest", description="what a step takes when the model names no listed candidate")
     constrained: Union[bool, Literal["auto"]] = Field(
@@ -104,8 +108,9 @@ class LMSearcher(Strategy):
     def _llm_step(self, step: int, evaluated: list[Trial], pool: list[Arch], codes: list[str],
                   meta: dict[str, Any]) -> Proposal:
         s, space = self.settings, self.ctx.space
-        history = [(space.to_ncode(t.arch), float(t.score)) for t in evaluated]  # type: ignore[arg-type]
-        messages = lp.build_messages(history, codes, s.max_history)
+        # in evaluation order: the prompt builder sorts it for best-first, keeps it for chronological
+        history = [(space.to_ncode(t.arch), float(t.score)) for t in sorted(evaluated, key=lambda t: t.seq)]  # type: ignore[arg-type]
+        messages = lp.build_messages(history, codes, s.max_history, s.history_order)
         constrained = self._constrained()
         schema = lp.answer_schema(codes) if constrained else None
         max_tokens = s.max_tokens or space.ncode_length() + 16

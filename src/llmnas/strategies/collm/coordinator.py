@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ...errors import SpaceError
 from ...spaces.base import SearchSpace
@@ -21,13 +21,14 @@ _FLAT_OBJECT = re.compile(r"\{[^{}]*\}")
 MAX_REASONS = 5
 
 
-def extract_candidates(parsed: Any, text: str) -> tuple[list[Any], str]:
+def extract_candidates(parsed: Any, text: str, code_length: int | None = None) -> tuple[list[Any], str]:
     """Candidate objects from a reply and how they were found (``schema``, ``lenient``, ``objects``).
 
     ``parsed`` is the schema-valid value when the client accepted the reply. Otherwise the text
     is parsed leniently without the schema (a list, or an object holding ``candidates``), and
     as a last resort every flat ``{...}`` object in it is tried (collm-nas.md §12 #4: "regex per
-    dict"), which also rescues the complete objects of a reply cut off by ``max_tokens``.
+    dict"), which also rescues the complete objects of a reply cut off by ``max_tokens``. With
+    ``code_length`` (the compact encoding) the last resort is every digit run of that length.
     """
     if isinstance(parsed, dict) and isinstance(parsed.get("candidates"), list):
         return list(parsed["candidates"]), "schema"
@@ -38,6 +39,8 @@ def extract_candidates(parsed: Any, text: str) -> tuple[list[Any], str]:
         return list(value["candidates"]), "lenient"
     if isinstance(value, list):
         return value, "lenient"
+    if code_length:
+        return re.findall(rf"(?<!\d)\d{{{code_length}}}(?!\d)", text or ""), "codes"
     found = []
     for m in _FLAT_OBJECT.finditer(text or ""):
         obj = parse_json(m.group(0)).value
@@ -62,7 +65,7 @@ def screen(items: list[Any], space: SearchSpace, is_visited: Any) -> Screened:
     seen: set[str] = set()
     for i, item in enumerate(items):
         try:
-            arch = space.decode(item)
+            arch = space.from_ncode(item) if isinstance(item, str) else space.decode(item)
         except SpaceError as exc:
             _reject(out, "illegal", f"candidate {i + 1}: {exc}")
             continue
@@ -110,12 +113,14 @@ def counts_line(c: dict[str, int], cut: int = 0, report_rejections: bool = True)
     return head + (f" Rejected: {', '.join(parts)}." if parts else "")
 
 
-def results_block(results: list[dict[str, Any]], signal: str, reasons: list[str] | None = None) -> str:
-    """One line per evaluated candidate, best first (collm-nas.md §12 #8); over-constraint marked."""
+def results_block(results: list[dict[str, Any]], signal: str, reasons: list[str] | None = None,
+                  arch_text: Callable[[Arch], str] | None = None) -> str:
+    """One line per evaluated candidate, best first (collm-nas.md §12 #8); over-constraint marked.
+    ``arch_text`` writes an architecture (default: its JSON object)."""
     lines = []
     ranked = sorted(results, key=lambda r: (r["score"] is not None, r["score"] or 0.0), reverse=True)
     for r in ranked:
-        arch = json.dumps(r["arch"], separators=(", ", ": "))
+        arch = arch_text(r["arch"]) if arch_text else json.dumps(r["arch"], separators=(", ", ": "))
         cost = "".join(f" | {k} {_num(v)}" for k, v in r["metrics"].items())
         if r["status"] in ("ok", "duplicate") and r["signal"] is not None:
             score = f" | {signal} {_num(r['signal'])}"

@@ -16,7 +16,8 @@ from typing import Any
 from ...errors import ConfigError
 
 TEMPLATES = ("navigator_system", "navigator_init", "navigator_refine", "generator_system",
-             "navigator_previous", "generator_user", "sillm_system", "sillm_generate", "rank_poc")
+             "navigator_previous", "generator_user", "sillm_system", "sillm_generate", "rank_poc",
+             "arch_format_json", "arch_format_code", "reply_format_paper", "reply_format_brief")
 
 
 def load(name: str, prompt_dir: str | Path | None = None) -> str:

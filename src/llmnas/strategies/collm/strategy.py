@@ -24,6 +24,14 @@ from .coordinator import counts_line, extract_candidates, results_block, screen,
 from .memory import Conversation, estimate_tokens
 
 REPLY_MARGIN = 32  # tokens kept free between the prompt window and the reply
+PAPER_NAVIGATOR_TOKENS = 512  # the Markdown strategy's budget (cut replies are marked as cut)
+#: the brief strategy: a short finding, options to favour / avoid (decision=option, from the
+#: space's own options), elites to vary (codes) and how far to explore; every field is bounded,
+#: so the reply always fits its token budget and never stops mid-word
+BRIEF_FINDINGS_CHARS = 160
+BRIEF_MAX_ITEMS = 8
+BRIEF_MAX_VARY = 3
+EXPLORE = ("little", "some", "much")
 
 
 class CoLLMSettings(StrategySettings):
@@ -39,7 +47,14 @@ class CoLLMSettings(StrategySettings):
         "to n_min new candidates, with single-decision mutations of the best so far")
     navigator_temperature: Optional[float] = Field(0.6, ge=0.0, description="paper: 0.6; None: the llm setting")
     generator_temperature: Optional[float] = Field(0.6, ge=0.0, description="paper: 0.6; None: the llm setting")
-    navigator_max_tokens: Optional[int] = Field(512, ge=16, description="reply budget of one strategy; None: the llm setting max_tokens")
+    encoding: Literal["code", "json"] = Field(
+        "code", description="how architectures are written in prompts and Generator replies: 'code' (the "
+        "NCode digit string, grammar-enforced; not in the paper, ~10x fewer tokens) or 'json' (the paper's objects)")
+    navigator_format: Literal["brief", "paper"] = Field(
+        "brief", description="the strategy's form: 'brief' (a JSON object of four length-limited fields, "
+        "so it always fits its budget; not in the paper) or 'paper' (free Markdown sections)")
+    navigator_max_tokens: Optional[int] = Field(
+        None, ge=16, description="reply budget of one strategy; None: the brief format's bound, or 512 for 'paper'")
     generator_max_tokens: Optional[int] = Field(None, ge=16, description="None: estimated from n_max")
     context_tokens: Optional[int] = Field(None, ge=256, description="context window to fit; None: llm n_ctx")
     max_exchanges: Optional[int] = Field(None, ge=0, description="recent exchanges kept; None: all that fit")
@@ -80,13 +95,22 @@ class CoLLM(Strategy):
         self.facts = _facts(ctx, s)
         example = self.facts["encoding_example"]
         self.metrics = _constraint_metrics(ctx.run_info) + [m for m in s.result_metrics]
+        space = ctx.space
+        if s.encoding == "code":
+            item: dict[str, Any] = {"type": "string", "pattern": space.ncode_pattern()}
+            per_arch = space.ncode_length() + 4  # a digit a token, plus quotes and separator
+        else:
+            item = space.arch_json_schema()
+            # JSON of short names and numbers: small models' tokenizers often split every digit,
+            # so count 2 characters a token (3 cut SPOS-sized candidate lists off with SmolLM2)
+            per_arch = len(example) / 2 + 2
         self.schema = {"type": "object", "additionalProperties": False, "required": ["candidates"],
-                       "properties": {"candidates": {"type": "array", "items": ctx.space.arch_json_schema(),
+                       "properties": {"candidates": {"type": "array", "items": item,
                                                      "minItems": s.n_min, "maxItems": s.n_max}}}
-        # JSON of short names and numbers: small models' tokenizers often split every digit, so
-        # count 2 characters a token (3 cut SPOS-sized candidate lists off with SmolLM2)
-        per_arch = len(example) / 2 + 2
         self.gen_tokens = s.generator_max_tokens or int(s.n_max * per_arch * 1.25) + 32
+        self.nav_schema = _brief_schema(space, s.encoding) if s.navigator_format == "brief" else None
+        self.nav_tokens = s.navigator_max_tokens or (
+            _brief_tokens(self.nav_schema) if self.nav_schema else PAPER_NAVIGATOR_TOKENS)
         self.iteration = 0  # Generator rounds done (t of Algorithm 1)
         self.strategy = ""  # the Navigator's latest strategy S_t
         self.feedback: dict[str, Any] | None = None  # R_t waiting for the Navigator
@@ -141,14 +165,22 @@ class CoLLM(Strategy):
         else:
             name = "navigator_refine"
             text = self._refine_text(self.feedback)
-        max_tokens = s.navigator_max_tokens or self._llm_setting("max_tokens", 1024)
+        max_tokens = self.nav_tokens
         messages = conv.request(text, self._window_budget(max_tokens), s.max_exchanges)
-        reply = self.ctx.llm.chat(messages, purpose="navigator", temperature=s.navigator_temperature,
-                                  max_tokens=max_tokens, seed=self._seed())
-        conv.exchange(text, reply.text)
-        self.strategy = reply.text.strip() or self.strategy  # an empty reply keeps the old strategy
+        try:
+            reply = self.ctx.llm.chat(messages, schema=self.nav_schema, purpose="navigator",
+                                      temperature=s.navigator_temperature, max_tokens=max_tokens,
+                                      seed=self._seed())
+            raw, parsed, finish = reply.text, reply.parsed, reply.finish_reason
+        except LLMReplyError as exc:  # unusable after the client's re-asks: keep the old strategy
+            last = getattr(exc, "reply", None)
+            raw, parsed, finish = (last.text if last else ""), None, "failed"
+        conv.exchange(text, raw)
+        strategy, cut = _strategy_text(raw, parsed, finish, max_tokens)
+        self.strategy = strategy or self.strategy  # an empty or unusable reply keeps the old strategy
         self.feedback = None
-        self.current = {"navigator_prompt": name, "strategy_chars": len(reply.text.strip())}
+        self.current = {"navigator_prompt": name, "strategy_chars": len(strategy),
+                        "navigator_cut": cut, "navigator_reply": "ok" if strategy else finish or "empty"}
 
     def _refine_text(self, fb: dict[str, Any]) -> str:
         s, stats = self.settings, fb["stats"]
@@ -157,7 +189,7 @@ class CoLLM(Strategy):
             "\n" + self._render("navigator_previous", strategy=self.strategy) + "\n"
         return self._render("navigator_refine", iteration=fb["iteration"],
                             counts=counts_line(stats, stats.get("cut", 0), s.report_rejections),
-                            results=results_block(fb["results"], self.facts["signal"], reasons),
+                            results=results_block(fb["results"], self.facts["signal"], reasons, self.arch_text),
                             best=self._best_line(), previous_strategy=previous)
 
     # ----- Generator -------------------------------------------------------------------------------
@@ -167,7 +199,7 @@ class CoLLM(Strategy):
         it = self.iteration + 1
         if s.sillm:
             name = "sillm_generate"
-            text = self._render(name, n_min=s.n_min, n_max=s.n_max)
+            text = self._render(name, n_min=s.n_min, n_max=s.n_max, candidates_form=self._candidates_form())
         else:
             name = "generator_user"
             self.gen.begin()
@@ -184,7 +216,8 @@ class CoLLM(Strategy):
             asks = last.asks if last else 0
         self.iteration = it
         self.gen.exchange(text, reply_text)
-        items, found_by = extract_candidates(parsed, reply_text)
+        code_length = self.ctx.space.ncode_length() if s.encoding == "code" else None
+        items, found_by = extract_candidates(parsed, reply_text, code_length)
         sc = screen(items, self.ctx.space, self.ctx.history.is_visited)
         take = sc.new[:n]
         stats = {**self.current, "iteration": it, **sc.counts, "proposed": len(take), "cut": len(sc.new) - len(take),
@@ -240,9 +273,37 @@ class CoLLM(Strategy):
 
     def _system_values(self, target: bool) -> dict[str, Any]:
         f, s = self.facts, self.settings
-        keys = ["objective", "constraint", "space_description", "encoding_example"]
-        keys += ["target", "dimension_headings"] if target else []
-        return {**{k: f[k] for k in keys}, "n_min": s.n_min, "n_max": s.n_max}
+        keys = ["objective", "constraint", "space_description"]
+        values: dict[str, Any] = {k: f[k] for k in keys}
+        if s.encoding == "code":
+            values["arch_format"] = self._render("arch_format_code", **{k: f[k] for k in (
+                "code_length", "field_widths", "encoding_example", "example_meaning")})
+        else:
+            values["arch_format"] = self._render("arch_format_json", encoding_example=f["encoding_example"])
+        if target:
+            values["target"] = f["target"]
+            if s.navigator_format == "brief":
+                vary = (f'- "vary": up to {BRIEF_MAX_VARY} of the best architectures so far (their codes) for the '
+                        "Generator to vary;\n") if s.encoding == "code" else ""
+                values["reply_format"] = self._render(
+                    "reply_format_brief", findings_chars=BRIEF_FINDINGS_CHARS,
+                    max_items=min(BRIEF_MAX_ITEMS, len(self.ctx.space.decisions)), vary_line=vary)
+            else:
+                values["reply_format"] = self._render("reply_format_paper", dimension_headings=f["dimension_headings"])
+        else:
+            values["candidates_form"] = self._candidates_form()
+        return {**values, "n_min": s.n_min, "n_max": s.n_max}
+
+    def _candidates_form(self) -> str:
+        if self.settings.encoding == "code":
+            return '{"candidates": ["<code>", ...]}'
+        return '{"candidates": [...]}'
+
+    def arch_text(self, arch: dict[str, Any]) -> str:
+        """An architecture as the prompts write it (its code, or its JSON object)."""
+        if self.settings.encoding == "code":
+            return self.ctx.space.to_ncode(arch)
+        return json.dumps(arch, separators=(", ", ": "))
 
     def _llm_setting(self, name: str, default: Any) -> Any:
         return getattr(getattr(self.ctx.llm, "settings", None), name, default)
@@ -263,8 +324,7 @@ class CoLLM(Strategy):
         best = self.ctx.history.best()
         if best is None or best.signal is None:
             return "none yet (no evaluated architecture meets the constraints)"
-        arch = json.dumps(best.arch, separators=(", ", ": "))
-        return f"{self.facts['signal']} {best.signal:.4g} for {arch}"
+        return f"{self.facts['signal']} {best.signal:.4g} for {self.arch_text(best.arch)}"
 
     # ----- state -----------------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -327,10 +387,18 @@ def _facts(ctx: Any, s: CoLLMSettings) -> dict[str, Any]:
     description = space.describe()
     if s.hide_space_name:
         description = description.replace(f"Search space {space.name!r}", "Search space")
-    example = json.dumps(space.encode(space.sample(np.random.default_rng(0))), separators=(", ", ": "))
-    return {"signal": signal, "objective": objective, "target": target_text, "constraint": constraint,
-            "space_description": description, "encoding_example": example,
-            "dimension_headings": _headings(space.names)}
+    sample = space.sample(np.random.default_rng(0))
+    facts = {"signal": signal, "objective": objective, "target": target_text, "constraint": constraint,
+             "space_description": description, "dimension_headings": _headings(space.names)}
+    if s.encoding == "code":
+        widths = {d.width for d in space.decisions}
+        facts.update(encoding_example=space.to_ncode(sample), code_length=space.ncode_length(),
+                     field_widths="one digit each" if widths == {1} else
+                     ", ".join(f"{d.name} {d.width} digit{'s' if d.width > 1 else ''}" for d in space.decisions),
+                     example_meaning=", ".join(f"{n}={v}" for n, v in space.encode(sample).items()))
+    else:
+        facts["encoding_example"] = json.dumps(space.encode(sample), separators=(", ", ": "))
+    return facts
 
 
 def _headings(names: tuple[str, ...], limit: int = 16) -> str:
@@ -339,3 +407,57 @@ def _headings(names: tuple[str, ...], limit: int = 16) -> str:
     shown = ", ".join(names[:limit])
     return (f"One ## subsection per group of related decisions (the decisions are {shown}, ...), "
             "saying which options to favour or avoid and why.")
+
+
+# ----- the brief strategy ------------------------------------------------------------------------
+def _brief_schema(space: Any, encoding: str) -> dict[str, Any]:
+    """JSON schema of the brief strategy (see ``BRIEF_FINDINGS_CHARS``); every field bounded."""
+    pairs = [f"{d.name}={o}" for d in space.decisions for o in d.options]
+    items = min(BRIEF_MAX_ITEMS, len(space.decisions))
+    props: dict[str, Any] = {
+        "findings": {"type": "string", "maxLength": BRIEF_FINDINGS_CHARS},
+        "favour": {"type": "array", "items": {"enum": pairs}, "maxItems": items},
+        "avoid": {"type": "array", "items": {"enum": pairs}, "maxItems": items},
+    }
+    if encoding == "code":
+        props["vary"] = {"type": "array", "items": {"type": "string", "pattern": space.ncode_pattern()},
+                         "maxItems": BRIEF_MAX_VARY}
+    props["explore"] = {"enum": list(EXPLORE)}
+    return {"type": "object", "additionalProperties": False, "required": list(props), "properties": props}
+
+
+def _brief_tokens(schema: dict[str, Any]) -> int:
+    """A budget the brief strategy cannot outgrow: each field's longest form at 2.5 characters a
+    token (an option pair or a code plus its quotes and comma), plus the JSON around them."""
+    total = 0.0
+    for p in schema["properties"].values():
+        if "maxLength" in p:
+            total += p["maxLength"] / 2.5
+        elif p.get("type") == "array":
+            item = p["items"]
+            longest = max(map(len, item["enum"])) if "enum" in item else len(item["pattern"]) / 2
+            total += p["maxItems"] * (longest / 2.5 + 3)
+        else:
+            total += max(map(len, p["enum"])) / 2.5 + 3
+    return int(total) + 48
+
+
+def _strategy_text(raw: str, parsed: Any, finish: str, max_tokens: int) -> tuple[str, bool]:
+    """The strategy handed to the Generator, and whether the reply was cut at its budget.
+
+    A brief strategy (a parsed object) becomes labelled lines. A free-form reply cut at
+    ``max_tokens`` keeps its complete lines only and says that it was cut, so the Generator is
+    never handed a strategy that stops mid-word as if it were whole."""
+    if isinstance(parsed, dict):
+        lines = [("Findings", " ".join(str(parsed.get("findings", "")).split())),
+                 ("Favour", ", ".join(parsed.get("favour") or [])),
+                 ("Avoid", ", ".join(parsed.get("avoid") or [])),
+                 ("Vary these architectures", ", ".join(parsed.get("vary") or [])),
+                 ("How far to move from them", str(parsed.get("explore") or ""))]
+        return "\n".join(f"{k}: {v}" for k, v in lines if v), finish == "length"
+    text = (raw or "").strip()
+    if finish != "length" or not text:
+        return text, False
+    kept = text.rsplit("\n", 1)[0].rstrip() if "\n" in text else ""
+    note = f"(The strategy was cut at its {max_tokens}-token budget; this is its complete part.)"
+    return (kept + "\n" + note).strip() if kept else "", True
