@@ -206,6 +206,8 @@ def test_embedded_transport_applies_the_cpu_sized_timeout() -> None:
             return "done"
 
     t = EmbeddedTransport(LLMSettings(model="smollm2-135m"))
-    t.server, t._http = object(), Http()  # type: ignore[assignment]
+    from types import SimpleNamespace
+
+    t.server, t._http = SimpleNamespace(slot_for=lambda purpose: 0), Http()  # type: ignore[assignment]
     assert t.complete(Request(MSG, None, {"max_tokens": 1300}, 120.0)) == "done"
     assert seen == [60 + 650 + 2 / 2.5 / 20]

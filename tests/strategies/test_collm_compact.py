@@ -137,3 +137,18 @@ def test_results_block_writes_codes_when_asked():
 def test_default_settings_are_the_compact_forms():
     s = CoLLM.Settings()
     assert s.encoding == "code" and s.navigator_format == "brief" and s.navigator_max_tokens is None
+
+
+def test_sillm_compact_turns_share_one_conversation(tmp_path):
+    replies = iter([_brief(), json.dumps({"candidates": ["333333", "333330"]}),
+                    _brief(vary=("333330",)), json.dumps({"candidates": ["333300", "333000"]})])
+    run, client = make_run(tmp_path, lambda m: next(replies), strategy="sillm", budget=4,
+                           options={"encoding": "code", "navigator_format": "brief", "n_min": 2, "n_max": 2})
+    assert run.run().n_evaluated == 4
+    reqs = client.requests
+    assert [r.purpose for r in reqs] == ["navigator", "generator"] * 2
+    # the proposal turn continues the analysis turn's conversation, with the candidates' grammar
+    assert reqs[1].messages[:2] == reqs[0].messages[:2] and reqs[1].messages[2]["content"] == _brief()
+    assert reqs[1].schema["properties"]["candidates"]["items"]["pattern"] == SPACE.ncode_pattern()
+    assert '{"candidates": ["<code>", ...]}' in reqs[1].messages[-1]["content"]
+    assert [t.key for t in run.store.trials(run.study.id)] == ["333333", "333330", "333300", "333000"]

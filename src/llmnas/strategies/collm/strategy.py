@@ -277,7 +277,7 @@ class CoLLM(Strategy):
         values: dict[str, Any] = {k: f[k] for k in keys}
         if s.encoding == "code":
             values["arch_format"] = self._render("arch_format_code", **{k: f[k] for k in (
-                "code_length", "field_widths", "encoding_example", "example_meaning")})
+                "code_length", "field_widths", "first_decision", "last_decision")})
         else:
             values["arch_format"] = self._render("arch_format_json", encoding_example=f["encoding_example"])
         if target:
@@ -392,10 +392,12 @@ def _facts(ctx: Any, s: CoLLMSettings) -> dict[str, Any]:
              "space_description": description, "dimension_headings": _headings(space.names)}
     if s.encoding == "code":
         widths = {d.width for d in space.decisions}
+        # no example code: the small models copied it into every candidate (and the grammar
+        # already keeps each field within its decision's options)
         facts.update(encoding_example=space.to_ncode(sample), code_length=space.ncode_length(),
                      field_widths="one digit each" if widths == {1} else
                      ", ".join(f"{d.name} {d.width} digit{'s' if d.width > 1 else ''}" for d in space.decisions),
-                     example_meaning=", ".join(f"{n}={v}" for n, v in space.encode(sample).items()))
+                     first_decision=space.names[0], last_decision=space.names[-1])
     else:
         facts["encoding_example"] = json.dumps(space.encode(sample), separators=(", ", ": "))
     return facts
