@@ -126,3 +126,25 @@ def test_server_shared_and_stopped_on_last_close(embedded_settings: LLMSettings)
                                     timeout_s=2))
     with pytest.raises(EndpointError, match="connection refused"):
         probe.chat([{"role": "user", "content": "Hi"}])
+
+
+def test_ngram_speculation_changes_speed_not_text(embedded_settings: LLMSettings) -> None:
+    """Speculative decoding from n-grams (the default) must give the text the model writes
+    without it: same seed, same grammar, same reply; it only drafts tokens the model accepts."""
+    schema = {"type": "object", "additionalProperties": False, "required": ["codes"],
+              "properties": {"codes": {"type": "array", "items": {"type": "string", "pattern": "^[0-4]{6}$"},
+                                       "minItems": 20, "maxItems": 20}}}
+    # a repetitive reply (what small models write for candidate lists), so n-grams get drafted
+    msgs = [{"role": "user", "content": "Write the six-digit code 333333 twenty times, as JSON."}]
+    texts, drafted = {}, 0
+    for mode in ("none", "ngram"):
+        client = make_client(embedded_settings.model_copy(update={"speculative": mode, "n_threads": 1}))
+        try:
+            replies = [client.chat(msgs, schema=schema, temperature=0.6, seed=i, max_tokens=220) for i in range(3)]
+        finally:
+            client.close()
+        texts[mode] = [r.text for r in replies]
+        if mode == "ngram":
+            drafted = sum((r.timings or {}).get("draft_n", 0) for r in replies)
+    assert texts["ngram"] == texts["none"]
+    assert drafted > 0, "the server drafted no token: speculation is not on"

@@ -109,6 +109,10 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     #: purpose (Navigator, Generator, ranker) stay in one slot, so a conversation that grows at
     #: the end is never re-read from the start (1: every purpose shares one slot)
     slots: int = pydantic.Field(2, ge=1, le=8)
+    #: embedded: speculative decoding from n-grams of the prompt and reply so far (llama.cpp's
+    #: ``ngram-simple``): drafts are checked by the model, so the text is the one it would
+    #: write anyway, only sooner where it repeats itself (code lists); ``none`` turns it off
+    speculative: Literal["ngram", "none"] = "ngram"
     #: where assembled model files are cached (default ``$LLMNAS_CACHE`` or ``~/.cache/llmnas``)
     cache_dir: str | None = None
 

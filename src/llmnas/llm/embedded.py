@@ -62,11 +62,11 @@ def acquire(settings: LLMSettings) -> EmbeddedServer:
     model = resolve_model(settings.model, settings.cache_dir)
     threads = settings.n_threads or default_threads()
     key = (str(model.path), str(model.adapter or ""), model.adapter_scale, settings.n_ctx, threads,
-           settings.slots)
+           settings.slots, settings.speculative)
     with _LOCK:
         server = _RUNNING.get(key)
         if server is None:
-            server = _start(model, settings.n_ctx, threads, settings.slots)
+            server = _start(model, settings.n_ctx, threads, settings.slots, settings.speculative)
             _RUNNING[key] = server
         server.users += 1
         return server
@@ -110,7 +110,8 @@ def release(server: EmbeddedServer) -> None:
             server.stop()
 
 
-def _start(model: ResolvedModel, n_ctx: int, threads: int, slots: int = 1) -> EmbeddedServer:
+def _start(model: ResolvedModel, n_ctx: int, threads: int, slots: int = 1,
+           speculative: str = "none") -> EmbeddedServer:
     try:
         import xllamacpp
     except ImportError:
@@ -125,6 +126,8 @@ def _start(model: ResolvedModel, n_ctx: int, threads: int, slots: int = 1) -> Em
     params.n_ctx = n_ctx * slots  # split evenly: each slot keeps a whole n_ctx window
     params.n_parallel = slots
     params.kv_unified = False
+    if speculative == "ngram":
+        params.speculative.types = [xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE]
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.hostnames = ["127.0.0.1"]

@@ -21,7 +21,8 @@ from llmnas.llm.base import Completion, LLMSettings, Request, Usage
 
 _RETRY_STATUS = {408, 409, 429}
 _TIMING_KEYS = ("prompt_n", "prompt_ms", "prompt_per_second",
-                "predicted_n", "predicted_ms", "predicted_per_second", "cache_n")
+                "predicted_n", "predicted_ms", "predicted_per_second", "cache_n",
+                "draft_n", "draft_n_accepted")
 PROMPT_SCHEMA_NOTE = "\n\nReply with only a JSON value that matches this JSON schema:\n{schema}"
 
 
