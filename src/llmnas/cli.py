@@ -20,6 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .errors import ConfigError, LlmnasError
+from .wording import plural
+from . import cli_help as H
 from .cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions
 
 app = typer.Typer(
@@ -35,8 +37,18 @@ console = Console(width=_WIDTH)
 err_console = Console(stderr=True, width=_WIDTH)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        console.print(f"llmnas {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+          version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
     """``--debug`` is read by :func:`main`, which decides how errors are shown."""
 
 
@@ -154,17 +166,17 @@ def _print_summary(summary: Any) -> None:
 # ----- commands ------------------------------------------------------------------------------
 @app.command()
 def search(
-    space: Optional[str] = typer.Option(None, help="Built-in space (nb201) or a YAML space file."),
-    dataset: Optional[str] = typer.Option(None, help="nb201: cifar10, cifar100 or imagenet16-120."),
-    strategy: Optional[str] = typer.Option(None, help="Search strategy (rs, rea, ls, reinforce, ...)."),
-    budget: Optional[int] = typer.Option(None, help="Unique architectures to evaluate."),
-    seed: Optional[int] = typer.Option(None, help="Run seed."),
-    signal: Optional[str] = typer.Option(None, help="Search signal (nb201: val_200 or val_12)."),
+    space: Optional[str] = typer.Option(None, help=H.space_help()),
+    dataset: Optional[str] = typer.Option(None, help=H.dataset_help()),
+    strategy: Optional[str] = typer.Option(None, help=H.strategy_help()),
+    budget: Optional[int] = typer.Option(None, help="Unique architectures to evaluate. [default: 100]"),
+    seed: Optional[int] = typer.Option(None, help="Run seed. [default: 0]"),
+    signal: Optional[str] = typer.Option(None, help=H.SIGNAL_HELP),
     constraint: List[str] = typer.Option([], "--constraint", "-c", help="e.g. 'flops_M <= 50' (repeatable)."),
-    over_budget: Optional[str] = typer.Option(None, help="evaluate-but-not-eligible | skip | penalize."),
-    penalty: Optional[float] = typer.Option(None, help="Score for over-budget archs under 'penalize'."),
+    over_budget: Optional[str] = typer.Option(None, help="evaluate-but-not-eligible | skip | penalize. [default: evaluate-but-not-eligible]"),
+    penalty: Optional[float] = typer.Option(None, help="Score for over-budget archs under 'penalize'. [default: 0]"),
     target: Optional[float] = typer.Option(None, help="Stop once the best signal reaches this value."),
-    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE (repeatable)."),
+    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE (repeatable); an unknown key is refused with the valid ones."),
     space_option: List[str] = typer.Option([], "--space-option", help="Space option KEY=VALUE, e.g. canonical=isomorphism."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML run config; flags override it."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run store (.sqlite); default runs/<name>-<time>.sqlite."),
@@ -234,13 +246,14 @@ def show(
     run: Path = typer.Argument(..., help="Run store (.sqlite)."),
     study: Optional[str] = typer.Option(None),
     trials: int = typer.Option(0, help="Also list the last N trials."),
+    strategy_text: bool = typer.Option(False, "--strategy-text", help="Also print each Navigator strategy (CoLLM)."),
 ) -> None:
     """Summary, best architecture, its metrics and the trajectory of a run."""
     from .report.show import show_study
     from .store import Store
 
     with Store(run, create=False) as store:
-        show_study(console, store, store.get_study(study), trials)
+        show_study(console, store, store.get_study(study), trials, strategy_text)
 
 
 @app.command()
@@ -288,15 +301,15 @@ def _seeds(text: str, start: int) -> list[int]:
 
 @app.command()
 def bench(
-    space: str = typer.Option("nb201", help="Built-in space or YAML space file."),
+    space: str = typer.Option("nb201", help=H.space_help().removesuffix(" [default: nb201]")),
     space_option: List[str] = typer.Option([], "--space-option", help="Space option KEY=VALUE, e.g. supernet=runs/spos.pt."),
-    datasets: str = typer.Option("cifar10", help="Comma-separated datasets."),
-    strategies: str = typer.Option("rs,rea,ls", help="Comma-separated strategies; a variant NAME@LABEL runs NAME with its own options, e.g. lmsearcher@tuned with --option lmsearcher@tuned.llm.model=lmsearcher-ranker."),
+    datasets: Optional[str] = typer.Option(None, help="Comma-separated datasets (" + H.dataset_choices() + "). [default: the space's first]"),
+    strategies: str = typer.Option("rs,rea,ls", help="Comma-separated strategies (" + H.strategy_choices() + "); a variant NAME@LABEL runs NAME with its own options, e.g. lmsearcher@tuned with --option lmsearcher@tuned.llm.model=lmsearcher-ranker."),
     budgets: str = typer.Option("100", help="Comma-separated budgets."),
     seeds: str = typer.Option("10", help="Seed count (from --seed-start), list or range a-b."),
     seed_start: int = typer.Option(0, help="First seed when --seeds is a count."),
-    signal: Optional[str] = typer.Option(None, help="Search signal (nb201: val_200 or val_12)."),
-    constraint: List[str] = typer.Option([], "--constraint", "-c"),
+    signal: Optional[str] = typer.Option(None, help=H.SIGNAL_HELP),
+    constraint: List[str] = typer.Option([], "--constraint", "-c", help="e.g. 'flops_M <= 50' (repeatable)."),
     over_budget: Optional[str] = typer.Option(None),
     option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE for every strategy, or NAME.KEY=VALUE for one (e.g. collm.fallback=top-up)."),
     workers: Optional[int] = typer.Option(None, help="Parallel runs (default: CPU cores; LLM strategies: 1, or the total max_concurrency of an endpoint pool)."),
@@ -342,7 +355,7 @@ def bench(
         rows = B.execute(tasks, nw)
     else:
         with _progress(n_runs) as progress:
-            task = progress.add_task("bench", total=n_runs, info=f"{nw} workers")
+            task = progress.add_task("bench", total=n_runs, info=plural(nw, "worker"))
             rows = B.execute(tasks, nw, on_rows=lambda r: progress.advance(task, len(r)))
     wall = time.perf_counter() - t0
     order = {(t.name, t.dataset, t.budget, s): i for i, t in enumerate(tasks) for s in t.seeds}
@@ -357,7 +370,7 @@ def bench(
         return
     _print_bench_table(table)
     n_trials = sum(r["proposals"] for r in rows)
-    console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {nw} workers; results in {out}/ (summary.md, summary.csv, runs.csv)")
+    console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {plural(nw, 'worker')}; results in {out}/ (summary.md, summary.csv, runs.csv)")
 
 
 @app.command("bench-executors")
@@ -530,10 +543,32 @@ _mount_subcommands()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and exit code 2 for user errors; tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
+    try:  # typer vendors click since 0.2x; older ones use the click package
+        from typer._click import exceptions as click_errors
+    except ImportError:  # pragma: no cover
+        from click import exceptions as click_errors  # type: ignore[no-redef]
+
     try:
-        app(args=args, prog_name="llmnas")  # standalone: exits itself (usage errors exit 2)
+        # not standalone: usage errors (an unknown option, a missing value) come back here and
+        # get the same one-line ``error:`` form as every other error a user can fix
+        code = app(args=args, prog_name="llmnas", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except click_errors.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        return 2
+    except click_errors.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx is not None else "llmnas"
+        msg = " ".join(exc.format_message().split()).rstrip(".")
+        err_console.print(f"error: {msg}; see `{cmd} --help`", markup=False, highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except click_errors.ClickException as exc:
+        err_console.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Abort:
+        err_console.print("aborted")
+        return 1
     except KeyboardInterrupt:
         err_console.print("interrupted: every finished trial is stored; continue with `llmnas resume RUN`")
         return 130

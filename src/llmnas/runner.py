@@ -77,7 +77,7 @@ class RunSummary:
     counts: dict[str, int]
     best: Trial | None  # best eligible by search signal
     best_report_seen: float | None  # best report metric among eligible evaluated trials
-    wall_s: float
+    wall_s: float  # busy seconds over every session (pauses between sessions excluded)
     config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -325,11 +325,10 @@ def summarize(store: Store, study: StudyInfo, trials: list[Trial] | None = None)
     hib = study.config.get("resolved", {}).get("evaluator", {}).get("higher_is_better", True)
     reports = [t.report for t in eligible if t.report is not None]
     best_report = (max(reports) if hib else min(reports)) if reports else None
-    times = [study.created_at, study.updated_at]
     return RunSummary(
         study=study.name, store=str(store.path), stop_reason=study.stop_reason or study.status,
         n_evaluated=len(ok), n_trials=len(trials), counts=counts, best=best,
-        best_report_seen=best_report, wall_s=times[1] - times[0], config=study.config,
+        best_report_seen=best_report, wall_s=store.active_seconds(study.id), config=study.config,
     )
 
 

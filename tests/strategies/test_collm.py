@@ -339,3 +339,17 @@ def test_top_up_moves_to_the_next_best_parent_when_a_neighbourhood_is_used_up():
     assert len(out) == 5
     assert all(sum(a != b for a, b in zip(space.to_ncode(p.arch), "111111")) == 1 for p in out)
     assert all(p.source == "fallback-mutation" for p in out)
+
+
+def test_top_up_in_iteration_1_mutates_the_generators_own_candidates(tmp_path):
+    # nothing is evaluated before iteration 1's top-up: its parents are that iteration's
+    # Generator candidates (one new cell here), not a random architecture
+    script = Script([json.dumps({"candidates": [LEGAL] * 10})])
+    run, _ = make_run(tmp_path, script, budget=6, options={"n_min": 6, "fallback": "top-up"})
+    run.run()
+    first = [t for t in _trials(run) if t.round == 0]
+    parent = SPACE.to_ncode(SPACE.encode(LEGAL))
+    tops = [t for t in first if t.source == "fallback-mutation"]
+    assert len(tops) == 5
+    assert all(t.meta["parents"].startswith("this iteration's Generator candidates") for t in tops)
+    assert all(sum(a != b for a, b in zip(SPACE.to_ncode(t.arch), parent)) == 1 for t in tops)
