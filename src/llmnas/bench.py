@@ -116,7 +116,7 @@ def run_task(task: Task) -> list[dict[str, Any]]:
             t0, began = time.perf_counter(), time.time()
             summary = run.run() if run.summary().stop_reason not in ("budget", "target", "exhausted", "stalled") else run.summary()
             # this session's wall time, plus the busy time of earlier sessions of a resumed run
-            wall = time.perf_counter() - t0 + store.active_seconds(run.study.id, before=began)
+            wall = time.perf_counter() - t0 + store.session_seconds(run.study.id, before=began)
             best = summary.best
             totals = store.llm_totals(run.study.id)
             rows.append({

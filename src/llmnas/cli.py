@@ -97,18 +97,17 @@ def _run_with_progress(run: Any, quiet: bool) -> Any:
 
 
 def _run_inner(run: Any, quiet: bool) -> Any:
+    from .progress_view import LiveStatus
     from .runner import Runner
 
     if quiet:
         return run.run()
-    budget = run.cfg.budget
-    with _progress(budget) as progress:
-        task = progress.add_task(run.study.name, total=budget, completed=run.history.n_evaluated, info="")
+    with LiveStatus(err_console, run.study.name, run.cfg.budget, run.history.n_evaluated) as status:
 
         def on_trial(t: Any, runner: Runner) -> None:
             best = runner.history.best()
-            info = f"best {runner.evaluator.signal_name} {best.signal:.2f}" if best and best.signal is not None else ""
-            progress.update(task, completed=runner.history.n_evaluated, info=info)
+            info = f"best {runner.evaluator.signal_name} {best.signal:.4g}" if best and best.signal is not None else ""
+            status.trial(runner.history.n_evaluated, info)
 
         run.runner.on_trial = on_trial
         return run.run()
@@ -220,6 +219,9 @@ def search(
         data["batch_size"] = batch_size
     cfg = make_config(data, where="config" if config else "option")
     path = out or default_store_path(cfg)
+    if not quiet:  # the first sign of life, before the space and the strategy are built
+        err_console.print(f"preparing {cfg.space}{' / ' + cfg.dataset if cfg.dataset else ''}: {cfg.strategy}, "
+                          f"budget {cfg.budget}, seed {cfg.seed}", markup=False, highlight=False, soft_wrap=True)
     _execute(start(cfg, path, study, load_if_exists=load_if_exists), quiet)
 
 
