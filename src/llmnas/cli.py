@@ -345,9 +345,7 @@ def bench(
         budget_list = [int(b) for b in _split(budgets)]
     except ValueError:
         raise ConfigError(f"--budgets {budgets!r} must be comma-separated integers") from None
-    ds: list[str | None] = list(_split(datasets)) or [None]
-    if space.endswith((".yaml", ".yml")):
-        ds = [None]
+    ds = B.bench_datasets(space, datasets)
     out = out or Path("bench-out") / time.strftime("%Y%m%d-%H%M%S")
     tasks = B.plan(_split(strategies), ds, budget_list, _seeds(seeds, seed_start), base, out)
     n_runs = sum(len(t.seeds) for t in tasks)
@@ -423,9 +421,13 @@ def bench_executors(
 
 
 def _print_bench_table(table: list[dict[str, Any]]) -> None:
-    t = Table(title="test accuracy of the best-by-signal architecture (mean ± std over seeds)")
-    for col in ("strategy", "dataset", "budget", "seeds", "test", "val", "best test seen", "reference", "wall s/run"):
-        t.add_column(col, justify="right" if col not in ("strategy", "dataset") else "left")
+    from .bench import REFERENCE_NOTE, fixed, mean_std, short_note
+
+    t = Table(title="report metric (test) of the best-by-signal architecture (mean ± std over seeds)")
+    has_ref = any(r["reference"] is not None for r in table)
+    for col in ("strategy", "dataset", "budget", "seeds", "evaluated", "stop", "test", "val", "best test seen",
+                *(("reference",) if has_ref else ()), "wall s/run"):
+        t.add_column(col, justify="right" if col not in ("strategy", "dataset", "stop") else "left")
     has_llm = any(r["llm_calls_mean"] for r in table)
     if has_llm:
         for col in ("legal", "new", "LLM calls", "tokens", "LLM s"):
@@ -434,18 +436,23 @@ def _print_bench_table(table: list[dict[str, Any]]) -> None:
     if has_listed:
         t.add_column("listed answer", justify="right")
     for r in table:
-        cells = [r["strategy"], str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
-                 f"{r['test_mean']:.2f} ± {r['test_std']:.2f}", f"{r['val_mean']:.2f}",
-                 f"{r['best_test_mean']:.2f} ± {r['best_test_std']:.2f}",
-                 "" if r["reference"] is None else f"{r['reference']:.2f}", f"{r['wall_s_mean']:.3f}"]
+        cells = [r["strategy"] + (" !" if r["short"] else ""), str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
+                 f"{r['evaluated_mean']:g}", r["stop"], mean_std(r["test_mean"], r["test_std"]),
+                 fixed(r["val_mean"], r["val_std"]), mean_std(r["best_test_mean"], r["best_test_std"]),
+                 *(("" if r["reference"] is None else f"{r['reference']:.2f}",) if has_ref else ()),
+                 f"{r['wall_s_mean']:.3g}"]
         if has_llm:
             cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", f"{r['llm_calls_mean']:.0f}",
                       f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
         if has_listed:
             share = r.get("listed_share", math.nan)
             cells.append("-" if math.isnan(share) else f"{share:.0%}")
-        t.add_row(*cells)
+        t.add_row(*cells, style="yellow" if r["short"] else None)
+    notes = [REFERENCE_NOTE] if has_ref else []
+    t.caption = "\n".join(notes) or None
     console.print(t)
+    if (note := short_note(table)) is not None:
+        err_console.print(f"warning: {note}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
