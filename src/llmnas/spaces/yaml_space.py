@@ -75,8 +75,19 @@ class _SpaceModel(BaseModel):
     evaluator: Optional[Union[_TableModel, _FunctionModel]] = Field(default=None, discriminator="type")
 
 
+#: a table of at most this many rows is listed in the LLM's description of the space
+LIST_LEGAL_MAX = 40
+#: ... and at most this many rows make the JSON schema an explicit list (constrained decoding)
+SCHEMA_LEGAL_MAX = 200
+
+
 class YamlSpace(SearchSpace):
-    """A categorical space read from YAML; may be restricted to the rows of a lookup table."""
+    """A categorical space read from YAML; may be restricted to the rows of a lookup table.
+
+    When it is, the LLM is told so: :meth:`describe` says how many combinations are legal (and
+    lists them for a small table), and :meth:`arch_json_schema` lists them as the only
+    allowed objects for a table of at most :data:`SCHEMA_LEGAL_MAX` rows, so constrained
+    decoding cannot produce an illegal candidate."""
 
     def __init__(self, name: str, decisions: list[Decision], description: str = "") -> None:
         super().__init__(name, decisions, description)
@@ -95,6 +106,27 @@ class YamlSpace(SearchSpace):
         if self._allowed is not None and self.to_indices(arch) not in self._allowed:
             return "this combination is not in the benchmark table"
         return None
+
+    def describe(self) -> str:
+        text = super().describe()
+        if self._allowed is None:
+            return text
+        n, full = len(self._allowed), super().size()
+        text += (f"\nOnly {n:,} of the {full:,} combinations of these options are legal (the rows of the "
+                 "benchmark table); any other combination is rejected and not evaluated.")
+        if n <= LIST_LEGAL_MAX:
+            import json
+
+            rows = [json.dumps(self.from_indices(i), separators=(", ", ": ")) for i in self._allowed_list]
+            text += " The legal architectures:\n" + "\n".join(f"- {r}" for r in rows)
+        return text
+
+    def arch_json_schema(self) -> dict[str, Any]:
+        if self._allowed is None or len(self._allowed) > SCHEMA_LEGAL_MAX:
+            return super().arch_json_schema()
+        names = list(self.names)
+        return {"anyOf": [{"type": "object", "properties": {k: {"const": v} for k, v in self.from_indices(i).items()},
+                           "required": names, "additionalProperties": False} for i in self._allowed_list]}
 
     def sample(self, rng, max_tries: int = 1000):  # type: ignore[no-untyped-def]
         if self._allowed is not None:
