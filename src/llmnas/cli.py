@@ -168,12 +168,12 @@ def search(
     space: Optional[str] = typer.Option(None, help=H.space_help()),
     dataset: Optional[str] = typer.Option(None, help=H.dataset_help()),
     strategy: Optional[str] = typer.Option(None, help=H.strategy_help()),
-    budget: Optional[int] = typer.Option(None, help="Unique architectures to evaluate. [default: 100]"),
-    seed: Optional[int] = typer.Option(None, help="Run seed. [default: 0]"),
+    budget: Optional[int] = typer.Option(None, help="Unique architectures to evaluate. (default: 100)"),
+    seed: Optional[int] = typer.Option(None, help="Run seed. (default: 0)"),
     signal: Optional[str] = typer.Option(None, help=H.SIGNAL_HELP),
     constraint: List[str] = typer.Option([], "--constraint", "-c", help="e.g. 'flops_M <= 50' (repeatable)."),
-    over_budget: Optional[str] = typer.Option(None, help="evaluate-but-not-eligible | skip | penalize. [default: evaluate-but-not-eligible]"),
-    penalty: Optional[float] = typer.Option(None, help="Score for over-budget archs under 'penalize'. [default: 0]"),
+    over_budget: Optional[str] = typer.Option(None, help="evaluate-but-not-eligible | skip | penalize. (default: evaluate-but-not-eligible)"),
+    penalty: Optional[float] = typer.Option(None, help="Score for over-budget archs under 'penalize'. (default: 0)"),
     target: Optional[float] = typer.Option(None, help="Stop once the best signal reaches this value."),
     option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE (repeatable); an unknown key is refused with the valid ones."),
     space_option: List[str] = typer.Option([], "--space-option", help="Space option KEY=VALUE, e.g. canonical=isomorphism."),
@@ -303,9 +303,9 @@ def _seeds(text: str, start: int) -> list[int]:
 
 @app.command()
 def bench(
-    space: str = typer.Option("nb201", help=H.space_help().removesuffix(" [default: nb201]")),
+    space: str = typer.Option("nb201", help=H.space_help().removesuffix(" (default: nb201)")),
     space_option: List[str] = typer.Option([], "--space-option", help="Space option KEY=VALUE, e.g. supernet=runs/spos.pt."),
-    datasets: Optional[str] = typer.Option(None, help="Comma-separated datasets (" + H.dataset_choices() + "). [default: the space's first]"),
+    datasets: Optional[str] = typer.Option(None, help="Comma-separated datasets (" + H.dataset_choices() + "). (default: the space's first)"),
     strategies: str = typer.Option("rs,rea,ls", help="Comma-separated strategies (" + H.strategy_choices() + "); a variant NAME@LABEL runs NAME with its own options, e.g. lmsearcher@tuned with --option lmsearcher@tuned.llm.model=lmsearcher-ranker."),
     budgets: str = typer.Option("100", help="Comma-separated budgets."),
     seeds: str = typer.Option("10", help="Seed count (from --seed-start), list or range a-b."),

@@ -24,16 +24,16 @@ def dataset_choices() -> str:
 
 
 def space_help() -> str:
-    return f"Built-in space ({space_choices()}) or a YAML space file. [default: nb201]"
+    return f"Built-in space ({space_choices()}) or a YAML space file. (default: nb201)"
 
 
 def strategy_help() -> str:
-    return f"Search strategy: {strategy_choices()}. [default: collm, on the embedded LLM]"
+    return f"Search strategy: {strategy_choices()}. (default: collm, on the embedded LLM)"
 
 
 def dataset_help() -> str:
-    return f"Dataset ({dataset_choices()}). [default: the space's first]"
+    return f"Dataset ({dataset_choices()}). (default: the space's first)"
 
 
-SIGNAL_HELP = ("Search signal: nb201: val_200 [default] or val_12; a YAML table space: one of its "
-               "numeric columns [default: its evaluator's 'signal'].")
+SIGNAL_HELP = ("Search signal: nb201: val_200 (default) or val_12; a YAML table space: one of its "
+               "numeric columns (default: its evaluator's 'signal').")

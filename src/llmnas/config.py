@@ -100,12 +100,14 @@ class RunConfig(BaseModel):
 assert set(POLICIES) == {"evaluate-but-not-eligible", "skip", "penalize"}
 
 
-def validation_message(err: ValidationError, where: str = "config") -> str:
-    """One line from a pydantic error: the key, the problem, the fix."""
+def validation_message(err: ValidationError, where: str = "config", fields: Any = None) -> str:
+    """One line from a pydantic error: the key, the problem, the fix. ``fields``: the valid
+    keys of the model validated (default: the run config's, or the executor's)."""
     e = err.errors()[0]
     loc = ".".join(str(p) for p in e["loc"]) or "top level"
     if e["type"] == "extra_forbidden":
-        fields = ExecutorSettings.model_fields if loc.startswith("executor.") else RunConfig.model_fields
+        if fields is None:
+            fields = ExecutorSettings.model_fields if loc.startswith("executor.") else RunConfig.model_fields
         from .wording import did_you_mean
 
         key = loc.rsplit(".", 1)[-1]
