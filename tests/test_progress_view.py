@@ -63,3 +63,22 @@ def test_durations_of_a_resumed_run_leave_out_the_pause(tmp_path):
     elapsed = time.monotonic() - t0
     assert second.n_evaluated == 20
     assert 0 < first.wall_s <= second.wall_s < elapsed - 2.5
+
+
+def test_a_blocking_phase_is_printed_at_once_on_the_emitting_thread():
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=False, width=200)
+    with LiveStatus(console, "run", 20, 0, interval_s=60):
+        progress_events.phase("loading the model", "m", blocking=True)
+        assert buf.getvalue().splitlines()[-1] == "run 0/20: loading the model: m · 0 s"
+
+
+def test_the_llm_phase_comes_back_after_the_model_load_it_triggered():
+    from llmnas.progress_view import PhaseState
+
+    state = PhaseState()
+    for ev in (progress_events.Event("phase", *progress_events.ROLES["navigator"]),
+               progress_events.Event("phase", "loading the model", "m", blocking=True),
+               progress_events.Event("tokens", waiting=True), progress_events.Event("tokens", tokens=30, elapsed_s=3.0)):
+        state.on_event(ev)
+    assert state.line().startswith("Navigator: writing the search strategy · 30 tokens, 10.0 tok/s · ")

@@ -8,7 +8,7 @@ someone listens for tokens (:func:`wants_tokens`).
 
 Events, in the order a CoLLM round emits them::
 
-    phase("loading the model", "qwen2.5-coder-0.5b")      # embedded server start (once)
+    phase("loading the model", "qwen2.5-coder-0.5b", blocking=True)   # embedded server (once)
     phase("Navigator", "writing the strategy")              # ChatClient.chat, by purpose
     tokens(0, 0.0, waiting=True)                            # request sent, prompt being read
     tokens(37, 2.1)                                         # streamed reply so far
@@ -46,6 +46,7 @@ class Event:
     tokens: int = 0  # completion tokens so far of the current LLM reply
     elapsed_s: float = 0.0  # seconds since the request was sent
     waiting: bool = False  # request sent, no token back yet (the server is reading the prompt)
+    blocking: bool = False  # the phase holds the interpreter (no other thread runs until it ends)
     time: float = field(default_factory=time.monotonic)
 
 
@@ -85,10 +86,11 @@ def emit(event: Event) -> None:
             listener(event)
 
 
-def phase(name: str, detail: str = "") -> None:
-    """A new phase began (e.g. "evaluating", "12 architectures")."""
+def phase(name: str, detail: str = "", blocking: bool = False) -> None:
+    """A new phase began (e.g. "evaluating", "12 architectures"). ``blocking``: it holds the
+    interpreter (loading a model in C++ does), so a front end must show it now, on this thread."""
     if _LISTENERS:
-        emit(Event("phase", name, detail))
+        emit(Event("phase", name, detail, blocking=blocking))
 
 
 def llm_call(purpose: str) -> None:

@@ -32,6 +32,7 @@ class PhaseState:
         self.token_elapsed = 0.0
         self.waiting = False
         self.in_llm = False
+        self.llm_phase: tuple[str, str] | None = None  # the LLM call a sub-phase interrupted
         self.changes = 0  # bumped on every event (what the plain printer watches)
 
     def on_event(self, ev: Event) -> None:
@@ -41,7 +42,10 @@ class PhaseState:
                 self.phase, self.detail, self.since = ev.phase, ev.detail, ev.time
                 self.tokens, self.token_elapsed, self.waiting = 0, 0.0, False
                 self.in_llm = ev.phase in {name for name, _ in progress_events.ROLES.values()} or ev.phase == "LLM"
+                self.llm_phase = (ev.phase, ev.detail) if self.in_llm else self.llm_phase
             elif ev.kind == "tokens":
+                if not self.in_llm and self.llm_phase:  # back from a sub-phase (the model load) to the call
+                    (self.phase, self.detail), self.since, self.in_llm = self.llm_phase, ev.time, True
                 self.tokens, self.token_elapsed, self.waiting = ev.tokens, ev.elapsed_s, ev.waiting
 
     def line(self, now: float | None = None) -> str:
@@ -81,6 +85,12 @@ class LiveStatus:
 
     def on_event(self, ev: Event) -> None:
         self.state.on_event(ev)
+        if ev.blocking:  # no other thread runs until this phase ends: show it now
+            if self._live is not None:
+                self._live.refresh()
+            elif self._thread is not None:
+                self._printed = self.state.changes
+                self._print_line()
 
     # ----- rendering -----------------------------------------------------------------------------
     def __rich__(self) -> Text:

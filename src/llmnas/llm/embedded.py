@@ -110,7 +110,7 @@ def _start(model: ResolvedModel, n_ctx: int, threads: int) -> EmbeddedServer:
     params.verbosity = 0
     params.warmup = True  # one empty decode at load, so the first timed call is representative
     start = time.perf_counter()
-    progress_events.phase("loading the model", model.name)
+    progress_events.phase("loading the model", model.name, blocking=True)  # the load holds the GIL
     try:
         handle = xllamacpp.Server(params)
     except Exception as exc:  # the C++ side raises plain RuntimeError/ValueError
