@@ -22,14 +22,15 @@ def test_plain_lines_come_at_once_on_a_phase_change_and_then_every_interval():
         progress_events.llm_call("generator")
         progress_events.tokens(0, 0.0, waiting=True)
         time.sleep(1.3)  # a phase change is printed within a second
-        progress_events.tokens(24, 2.0)
+        progress_events.tokens(1, 1.0)  # the prompt took a second
+        progress_events.tokens(24, 3.0)  # then 23 tokens in 2 s
         time.sleep(1.5)  # nothing changes: still a line every interval
         status.trial(4, "best val 0.9")
         time.sleep(0.8)
     lines = buf.getvalue().splitlines()
     assert first.startswith("run 3/20: starting")
     assert any("Generator: proposing candidates · reading the prompt" in ln for ln in lines)
-    assert any("Generator: proposing candidates · 24 tokens, 12.0 tok/s" in ln for ln in lines)
+    assert any("Generator: proposing candidates · 24 tokens, 11.5 tok/s" in ln for ln in lines)
     assert lines[-1].startswith("run 4/20: Generator")
     assert len(lines) >= 5
     stamps = [int(m.group(1)) for ln in lines if (m := re.search(r"· (\d+) s$", ln))]
@@ -79,6 +80,7 @@ def test_the_llm_phase_comes_back_after_the_model_load_it_triggered():
     state = PhaseState()
     for ev in (progress_events.Event("phase", *progress_events.ROLES["navigator"]),
                progress_events.Event("phase", "loading the model", "m", blocking=True),
-               progress_events.Event("tokens", waiting=True), progress_events.Event("tokens", tokens=30, elapsed_s=3.0)):
+               progress_events.Event("tokens", waiting=True), progress_events.Event("tokens", tokens=1, elapsed_s=1.0),
+               progress_events.Event("tokens", tokens=30, elapsed_s=3.9)):
         state.on_event(ev)
     assert state.line().startswith("Navigator: writing the search strategy · 30 tokens, 10.0 tok/s · ")

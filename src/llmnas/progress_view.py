@@ -32,6 +32,7 @@ class PhaseState:
         self.token_elapsed = 0.0
         self.waiting = False
         self.in_llm = False
+        self.first = (0, 0.0)  # (tokens, seconds) at the first token of the current reply
         self.llm_phase: tuple[str, str] | None = None  # the LLM call a sub-phase interrupted
         self.changes = 0  # bumped on every event (what the plain printer watches)
 
@@ -41,11 +42,14 @@ class PhaseState:
             if ev.kind == "phase":
                 self.phase, self.detail, self.since = ev.phase, ev.detail, ev.time
                 self.tokens, self.token_elapsed, self.waiting = 0, 0.0, False
+                self.first = (0, 0.0)
                 self.in_llm = ev.phase in {name for name, _ in progress_events.ROLES.values()} or ev.phase == "LLM"
                 self.llm_phase = (ev.phase, ev.detail) if self.in_llm else self.llm_phase
             elif ev.kind == "tokens":
                 if not self.in_llm and self.llm_phase:  # back from a sub-phase (the model load) to the call
                     (self.phase, self.detail), self.since, self.in_llm = self.llm_phase, ev.time, True
+                if ev.tokens and not self.tokens:  # the first token: generation speed counts from here
+                    self.first = (ev.tokens, ev.elapsed_s)
                 self.tokens, self.token_elapsed, self.waiting = ev.tokens, ev.elapsed_s, ev.waiting
 
     def line(self, now: float | None = None) -> str:
@@ -54,8 +58,10 @@ class PhaseState:
             text = self.phase + (f": {self.detail}" if self.detail else "")
             if self.in_llm:
                 if self.tokens:
-                    speed = self.tokens / self.token_elapsed if self.token_elapsed > 0 else 0.0
-                    text += f" · {self.tokens} tokens, {speed:.1f} tok/s"
+                    n0, t0 = self.first
+                    text += f" · {self.tokens} tokens"
+                    if self.token_elapsed > t0 and self.tokens > n0:  # generation only, not the prompt
+                        text += f", {(self.tokens - n0) / (self.token_elapsed - t0):.1f} tok/s"
                 elif self.waiting:
                     text += " · reading the prompt"
             return f"{text} · {now - self.since:.0f} s"

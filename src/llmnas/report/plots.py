@@ -118,13 +118,17 @@ def figure(paths: list[str], metric: str = "report", title: str | None = None): 
             lo, hi = lo - pad, hi + pad
             ax.set_ylim(lo, hi)
         for kind, style in SOURCE_STYLE.items():
-            xs = [q for q, v, k in dots if k == kind]
-            if xs:
-                ax.scatter(xs, [v for q, v, k in dots if k == kind], s=16, zorder=3, label=style["label"],
-                           marker=style["marker"], color=style["color"], alpha=0.8)
+            inside = [(q, v) for q, v, k in dots if k == kind and v >= lo]
+            if inside:
+                ax.scatter([q for q, _ in inside], [v for _, v in inside], s=16, zorder=3, label=style["label"],
+                           marker=style["marker"], color=style["color"], alpha=0.8, gid=kind)
+            under = [q for q, v, k in dots if k == kind and v < lo]
+            if under:  # off the bottom: a small triangle on the axis keeps its source visible
+                ax.scatter(under, [lo] * len(under), s=22, zorder=3, marker="v", color=style["color"], alpha=0.8,
+                           clip_on=False, label=None if inside else style["label"], gid=kind)
         below = sum(1 for _, v, _ in dots if v < lo)
         if below:
-            ax.annotate(f"{below} trial{'s' if below != 1 else ''} below the axis", xy=(0.99, 0.01),
+            ax.annotate(f"{below} trial{'s' if below != 1 else ''} below the axis (▼)", xy=(0.99, 0.01),
                         xycoords="axes fraction", ha="right", va="bottom", fontsize=7, color="grey")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{space} / {dataset}")
