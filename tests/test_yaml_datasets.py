@@ -144,3 +144,12 @@ def test_bench_flags_rows_that_stopped_before_their_budget(two_datasets, tmp_pat
            "stop: exhausted)" in r.stderr
     md = (tmp_path / "b" / "summary.md").read_text()
     assert "| rs ! | alpha | 6 | 2 | 3 | exhausted |" in md
+
+
+def test_bench_numbers_keep_their_significant_digits():
+    from llmnas.bench import fixed, mean_std
+
+    assert mean_std(0.8012, 0.0123) == "0.801 ± 0.012"  # a 0-1 metric is not rounded to 0.80 ± 0.01
+    assert mean_std(93.654, 0.25) == "93.65 ± 0.25"
+    assert mean_std(0.8, 0.0) == "0.8000 ± 0"
+    assert fixed(0.01234) == "0.01234" and fixed(1234.5) == "1234"
