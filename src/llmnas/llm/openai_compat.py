@@ -142,8 +142,9 @@ class OpenAITransport:
         text: list[str] = []
         reasoning: list[str] = []
         data: dict[str, Any] = {"model": self.model, "usage": None, "timings": None}
-        finish, n = "", 0
+        finish, n, chunks = "", 0, 0
         for chunk in stream:
+            chunks += 1
             part = chunk.model_dump()
             data["model"] = part.get("model") or data["model"]
             data["usage"] = part.get("usage") or data["usage"]
@@ -158,6 +159,9 @@ class OpenAITransport:
                     n += 1  # OpenAI-compatible servers send about one token per chunk
                     progress_events.tokens(n, time.perf_counter() - start)
                 finish = choice.get("finish_reason") or finish
+        if not chunks:  # not an event stream (a server that ignores "stream"): ask plainly from now on
+            self._stream = False
+            return self._client.chat.completions.create(timeout=timeout_s, **kwargs)
         if data["usage"] is None:  # a server that ignores include_usage: the chunk count
             data["usage"] = {"prompt_tokens": 0, "completion_tokens": n}
         message = {"content": "".join(text), "reasoning_content": "".join(reasoning)}
