@@ -143,9 +143,15 @@ class OpenAITransport:
         reasoning: list[str] = []
         data: dict[str, Any] = {"model": self.model, "usage": None, "timings": None}
         finish, n, chunks = "", 0, 0
-        for chunk in stream:
+        try:
+            parts = [chunk.model_dump() for chunk in self._counted(stream, start)]
+        except (openai.APIConnectionError, openai.APIStatusError):
+            raise  # transient or not: _send decides, as for a plain request
+        except openai.APIError as exc:  # an error event inside the stream
+            raise EndpointError(f"{self._label} {self.endpoint} broke off a streamed reply "
+                                f"({self.redact(str(exc))[:200]}); rerun or resume") from None
+        for part in parts:
             chunks += 1
-            part = chunk.model_dump()
             data["model"] = part.get("model") or data["model"]
             data["usage"] = part.get("usage") or data["usage"]
             data["timings"] = part.get("timings") or data["timings"]
@@ -156,8 +162,7 @@ class OpenAITransport:
                 if piece or thought:
                     text.append(piece)
                     reasoning.append(thought)
-                    n += 1  # OpenAI-compatible servers send about one token per chunk
-                    progress_events.tokens(n, time.perf_counter() - start)
+                    n += 1
                 finish = choice.get("finish_reason") or finish
         if not chunks:  # not an event stream (a server that ignores "stream"): ask plainly from now on
             self._stream = False
@@ -166,6 +171,18 @@ class OpenAITransport:
             data["usage"] = {"prompt_tokens": 0, "completion_tokens": n}
         message = {"content": "".join(text), "reasoning_content": "".join(reasoning)}
         return {**data, "choices": [{"message": message, "finish_reason": finish}]}
+
+    @staticmethod
+    def _counted(stream: Any, start: float) -> Any:
+        """The stream's chunks, telling :mod:`llmnas.progress_events` the reply's tokens so far
+        (OpenAI-compatible servers send about one token per chunk)."""
+        n = 0
+        for chunk in stream:
+            if any(c.delta and (c.delta.content or getattr(c.delta, "reasoning_content", None))
+                   for c in chunk.choices or []):
+                n += 1
+                progress_events.tokens(n, time.perf_counter() - start)
+            yield chunk
 
     def _completion(self, response: Any, latency: float, retries: int, mode: str) -> Completion:
         data = response if isinstance(response, dict) else response.model_dump()
