@@ -81,7 +81,10 @@ def test_collm_killed_mid_iteration_resumes_without_loss_or_reasking(tmp_path):
         assert counts[(rnd, purpose)] == n, (rnd, purpose)
     assert counts[(2, "generator")] >= 1  # the interrupted Generator call was made after resume
     shown = run_cli("show", str(out), cwd=tmp_path)
-    assert shown.returncode == 0 and "Navigator strategy 1" in shown.stdout and "iterations" in shown.stdout
+    assert shown.returncode == 0 and "iterations" in shown.stdout and "proposals: " in shown.stdout
+    assert "Navigator strategy 1" not in shown.stdout and "--strategy-text" in shown.stdout
+    full = run_cli("show", str(out), "--strategy-text", cwd=tmp_path)
+    assert full.returncode == 0 and "Navigator strategy 1" in full.stdout
 
 
 def test_replay_reproduces_the_trials_without_the_model(tmp_path):

@@ -34,9 +34,11 @@ def _settings(strategy_cls: type[Strategy], options: dict[str, Any]):  # type: i
     try:
         return strategy_cls.Settings.model_validate(options)
     except ValidationError as exc:
-        msg = validation_message(exc, f"strategy {strategy_cls.name!r} option")
-        valid = ", ".join(strategy_cls.Settings.model_fields) or "none"
-        raise ConfigError(f"{msg}; valid options: {valid}") from None
+        fields = strategy_cls.Settings.model_fields
+        msg = validation_message(exc, f"strategy {strategy_cls.name!r} option", fields)
+        if exc.errors()[0]["type"] != "extra_forbidden":  # the unknown-key line lists them already
+            msg += f"; valid options: {', '.join(fields) or 'none'}"
+        raise ConfigError(msg) from None
 
 
 def prepare(cfg: RunConfig) -> tuple[Problem, type[Strategy], Any]:

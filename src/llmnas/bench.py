@@ -85,6 +85,25 @@ def plan(strategies: list[str], datasets: list[str | None], budgets: list[int], 
     return tasks
 
 
+def bench_datasets(space: str, datasets: str | None) -> list[str | None]:
+    """The datasets of ``--datasets`` (comma-separated), checked against the space; without
+    the flag, the space's default dataset (a YAML space: the first it declares)."""
+    from .errors import ConfigError
+    from .lmsearcher.sources import catalog
+    from .problem import is_space_file
+
+    names = [d.strip() for d in (datasets or "").split(",") if d.strip()]
+    if is_space_file(space):
+        from .spaces.yaml_space import space_datasets
+
+        declared = space_datasets(space)
+        if names and not declared:
+            raise ConfigError(f"--datasets {datasets}: space file {Path(space).name} declares no datasets; drop "
+                              "--datasets, or give its table evaluator 'datasets' and a path with {dataset}")
+        return list(names) if names else [declared[0] if declared else None]
+    return list(names) if names else [catalog().get(space, (None,))[0]]
+
+
 def strategy_options(options: dict[str, Any], strategy: str, strategies: list[str]) -> dict[str, Any]:
     """Options for one strategy of a bench: ``key`` applies to all, ``name.key`` to ``name`` only.
 
@@ -117,7 +136,7 @@ def run_task(task: Task) -> list[dict[str, Any]]:
             t0, began = time.perf_counter(), time.time()
             summary = run.run() if run.summary().stop_reason not in ("budget", "target", "exhausted", "stalled") else run.summary()
             # this session's wall time, plus the busy time of earlier sessions of a resumed run
-            wall = time.perf_counter() - t0 + store.active_seconds(run.study.id, before=began)
+            wall = time.perf_counter() - t0 + store.session_seconds(run.study.id, before=began)
             best = summary.best
             totals = store.llm_totals(run.study.id)
             trials = store.trials(run.study.id)
@@ -252,6 +271,9 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             "val_mean": float(np.mean(val)), "best_test_mean": float(np.mean(best)),
             "best_test_std": float(np.std(best)), "val_std": float(np.std(val)),
             "evaluated_mean": float(np.mean(col("evaluated"))),
+            "evaluated_min": int(np.min(col("evaluated"))),
+            "short": sum(1 for r in rs if r["evaluated"] < budget),
+            "stop": stop_reasons(rs),
             "legal_share": float(np.mean(col("legal_share"))), "new_share": float(np.mean(col("new_share"))),
             "within_share": float(np.nanmean(col("within_share"))) if any(not math.isnan(r["within_share"]) for r in rs) else math.nan,
             "llm_calls_mean": float(np.mean(col("llm_calls"))), "tokens_mean": float(np.mean(col("tokens"))),
@@ -261,6 +283,51 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             "reference": REFERENCE_NB201_100.get((strategy, dataset)) if space == "nb201" and budget == 100 else None,
         })
     return out
+
+
+#: what the ``reference`` column holds (printed under the tables)
+REFERENCE_NOTE = ("reference: mean test accuracy of the same strategy at budget 100 in an independent simulation "
+                  "(200 seeds, 200-epoch validation signal) on the NAS-Bench-201 table (docs/benchmarks.md)")
+
+
+def stop_reasons(rows: list[dict[str, Any]]) -> str:
+    """The runs' stop reasons, e.g. "budget" or "budget 8, exhausted 2"."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["stop"]] = counts.get(r["stop"], 0) + 1
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def mean_std(mean: float, std: float) -> str:
+    """``mean ± std`` to the precision the spread allows: std with 2 significant digits and
+    the mean to the same decimal place (0.8012, 0.0123 -> "0.801 ± 0.012"); with no spread,
+    4 significant digits."""
+    if math.isnan(mean):
+        return "-"
+    return f"{fixed(mean, std)} ± {fixed(std, std)}"
+
+
+def fixed(x: float, spread: float | None = None) -> str:
+    """``x`` with 4 significant digits, or to the decimal place of ``spread``'s 2nd digit."""
+    if x is None or math.isnan(x):
+        return "-"
+    if spread is not None and spread > 0 and math.isfinite(spread):
+        decimals = max(0, 1 - math.floor(math.log10(spread)))
+    else:
+        decimals = max(0, 3 - math.floor(math.log10(abs(x)))) if x else 0
+    return f"{x:.{min(decimals, 8)}f}"
+
+
+def short_note(table: list[dict[str, Any]]) -> str | None:
+    """A warning line naming the rows whose runs stopped before their budget, else None."""
+    short = [r for r in table if r["short"]]
+    if not short:
+        return None
+    names = "; ".join(f"{r['strategy']} {r['dataset']} budget {r['budget']}: {r['short']} of {r['seeds']} runs "
+                      f"(fewest {r['evaluated_min']} evaluated; stop: {r['stop']})" for r in short)
+    return f"rows marked ! stopped before their budget: {names}"
 
 
 def write_outputs(out: Path, rows: list[dict[str, Any]], table: list[dict[str, Any]]) -> None:
@@ -278,7 +345,7 @@ def write_outputs(out: Path, rows: list[dict[str, Any]], table: list[dict[str, A
 
 def markdown_table(table: list[dict[str, Any]]) -> str:
     has_llm = any(r["llm_calls_mean"] for r in table)
-    head = ["strategy", "dataset", "budget", "seeds", "test (best-by-val)", "val", "best test seen"]
+    head = ["strategy", "dataset", "budget", "seeds", "evaluated", "stop", "test (best-by-val)", "val", "best test seen"]
     if any(r["reference"] is not None for r in table):
         head.append("reference")
     if has_llm:
@@ -289,9 +356,10 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
     head.append("wall s/run")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
-        cells = [r["strategy"], str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
-                 f"{r['test_mean']:.2f} ± {r['test_std']:.2f}", f"{r['val_mean']:.2f}",
-                 f"{r['best_test_mean']:.2f} ± {r['best_test_std']:.2f}"]
+        cells = [r["strategy"] + (" !" if r["short"] else ""), str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
+                 f"{r['evaluated_mean']:g}", r["stop"],
+                 mean_std(r["test_mean"], r["test_std"]), fixed(r["val_mean"], r["val_std"]),
+                 mean_std(r["best_test_mean"], r["best_test_std"])]
         if "reference" in head:
             cells.append("" if r["reference"] is None else f"{r['reference']:.2f}")
         if has_llm:
@@ -302,7 +370,8 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
             cells.append(_pct(r.get("listed_share", math.nan)))
         cells.append(f"{r['wall_s_mean']:.3f}")
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    notes = [n for n in (REFERENCE_NOTE if "reference" in head else None, short_note(table)) if n]
+    return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
 
 
 def _pct(x: float) -> str:

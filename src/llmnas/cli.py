@@ -20,6 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .errors import ConfigError, LlmnasError
+from .wording import plural
+from . import cli_help as H
 from .cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions
 
 app = typer.Typer(
@@ -35,8 +37,18 @@ console = Console(width=_WIDTH)
 err_console = Console(stderr=True, width=_WIDTH)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        console.print(f"llmnas {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+          version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
     """``--debug`` is read by :func:`main`, which decides how errors are shown."""
 
 
@@ -68,11 +80,17 @@ def _fmt(x: Any, nd: int = 2) -> str:
 
 def _execute(run: Any, quiet: bool) -> None:
     """Run an opened study to its end, close its store, print the summary."""
+    from .report.sources import sources_line
+
     try:
         summary = _run_with_progress(run, quiet)
+        state = run.store.load_state(run.study.id)
+        sources = sources_line(run.store.trials(run.study.id), state[2] if state else None)
     finally:
         run.store.close()
     _print_summary(summary)
+    if sources:
+        console.print(sources, markup=False, highlight=False)
 
 
 def _run_with_progress(run: Any, quiet: bool) -> Any:
@@ -85,18 +103,17 @@ def _run_with_progress(run: Any, quiet: bool) -> Any:
 
 
 def _run_inner(run: Any, quiet: bool) -> Any:
+    from .progress_view import LiveStatus
     from .runner import Runner
 
     if quiet:
         return run.run()
-    budget = run.cfg.budget
-    with _progress(budget) as progress:
-        task = progress.add_task(run.study.name, total=budget, completed=run.history.n_evaluated, info="")
+    with LiveStatus(err_console, run.study.name, run.cfg.budget, run.history.n_evaluated) as status:
 
         def on_trial(t: Any, runner: Runner) -> None:
             best = runner.history.best()
-            info = f"best {runner.evaluator.signal_name} {best.signal:.2f}" if best and best.signal is not None else ""
-            progress.update(task, completed=runner.history.n_evaluated, info=info)
+            info = f"best {runner.evaluator.signal_name} {best.signal:.4g}" if best and best.signal is not None else ""
+            status.trial(runner.history.n_evaluated, info)
 
         run.runner.on_trial = on_trial
         return run.run()
@@ -154,17 +171,17 @@ def _print_summary(summary: Any) -> None:
 # ----- commands ------------------------------------------------------------------------------
 @app.command()
 def search(
-    space: Optional[str] = typer.Option(None, help="Built-in space (nb201) or a YAML space file."),
-    dataset: Optional[str] = typer.Option(None, help="nb201: cifar10, cifar100 or imagenet16-120."),
-    strategy: Optional[str] = typer.Option(None, help="Search strategy (rs, rea, ls, reinforce, ...)."),
-    budget: Optional[int] = typer.Option(None, help="Unique architectures to evaluate."),
-    seed: Optional[int] = typer.Option(None, help="Run seed."),
-    signal: Optional[str] = typer.Option(None, help="Search signal (nb201: val_200 or val_12)."),
+    space: Optional[str] = typer.Option(None, help=H.space_help()),
+    dataset: Optional[str] = typer.Option(None, help=H.dataset_help()),
+    strategy: Optional[str] = typer.Option(None, help=H.strategy_help()),
+    budget: Optional[int] = typer.Option(None, help="Unique architectures to evaluate. (default: 100)"),
+    seed: Optional[int] = typer.Option(None, help="Run seed. (default: 0)"),
+    signal: Optional[str] = typer.Option(None, help=H.SIGNAL_HELP),
     constraint: List[str] = typer.Option([], "--constraint", "-c", help="e.g. 'flops_M <= 50' (repeatable)."),
-    over_budget: Optional[str] = typer.Option(None, help="evaluate-but-not-eligible | skip | penalize."),
-    penalty: Optional[float] = typer.Option(None, help="Score for over-budget archs under 'penalize'."),
+    over_budget: Optional[str] = typer.Option(None, help="evaluate-but-not-eligible | skip | penalize. (default: evaluate-but-not-eligible)"),
+    penalty: Optional[float] = typer.Option(None, help="Score for over-budget archs under 'penalize'. (default: 0)"),
     target: Optional[float] = typer.Option(None, help="Stop once the best signal reaches this value."),
-    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE (repeatable)."),
+    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE (repeatable); an unknown key is refused with the valid ones."),
     space_option: List[str] = typer.Option([], "--space-option", help="Space option KEY=VALUE, e.g. canonical=isomorphism."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML run config; flags override it."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run store (.sqlite); default runs/<name>-<time>.sqlite."),
@@ -208,6 +225,9 @@ def search(
         data["batch_size"] = batch_size
     cfg = make_config(data, where="config" if config else "option")
     path = out or default_store_path(cfg)
+    if not quiet:  # the first sign of life, before the space and the strategy are built
+        err_console.print(f"preparing {cfg.space}{' / ' + cfg.dataset if cfg.dataset else ''}: {cfg.strategy}, "
+                          f"budget {cfg.budget}, seed {cfg.seed}", markup=False, highlight=False, soft_wrap=True)
     _execute(start(cfg, path, study, load_if_exists=load_if_exists), quiet)
 
 
@@ -234,13 +254,14 @@ def show(
     run: Path = typer.Argument(..., help="Run store (.sqlite)."),
     study: Optional[str] = typer.Option(None),
     trials: int = typer.Option(0, help="Also list the last N trials."),
+    strategy_text: bool = typer.Option(False, "--strategy-text", help="Also print each Navigator strategy (CoLLM)."),
 ) -> None:
     """Summary, best architecture, its metrics and the trajectory of a run."""
     from .report.show import show_study
     from .store import Store
 
     with Store(run, create=False) as store:
-        show_study(console, store, store.get_study(study), trials)
+        show_study(console, store, store.get_study(study), trials, strategy_text)
 
 
 @app.command()
@@ -288,15 +309,15 @@ def _seeds(text: str, start: int) -> list[int]:
 
 @app.command()
 def bench(
-    space: str = typer.Option("nb201", help="Built-in space or YAML space file."),
+    space: str = typer.Option("nb201", help=H.space_help().removesuffix(" (default: nb201)")),
     space_option: List[str] = typer.Option([], "--space-option", help="Space option KEY=VALUE, e.g. supernet=runs/spos.pt."),
-    datasets: str = typer.Option("cifar10", help="Comma-separated datasets."),
-    strategies: str = typer.Option("rs,rea,ls", help="Comma-separated strategies; a variant NAME@LABEL runs NAME with its own options, e.g. lmsearcher@tuned with --option lmsearcher@tuned.llm.model=lmsearcher-ranker."),
+    datasets: Optional[str] = typer.Option(None, help="Comma-separated datasets (" + H.dataset_choices() + "). (default: the space's first)"),
+    strategies: str = typer.Option("rs,rea,ls", help="Comma-separated strategies (" + H.strategy_choices() + "); a variant NAME@LABEL runs NAME with its own options, e.g. lmsearcher@tuned with --option lmsearcher@tuned.llm.model=lmsearcher-ranker."),
     budgets: str = typer.Option("100", help="Comma-separated budgets."),
     seeds: str = typer.Option("10", help="Seed count (from --seed-start), list or range a-b."),
     seed_start: int = typer.Option(0, help="First seed when --seeds is a count."),
-    signal: Optional[str] = typer.Option(None, help="Search signal (nb201: val_200 or val_12)."),
-    constraint: List[str] = typer.Option([], "--constraint", "-c"),
+    signal: Optional[str] = typer.Option(None, help=H.SIGNAL_HELP),
+    constraint: List[str] = typer.Option([], "--constraint", "-c", help="e.g. 'flops_M <= 50' (repeatable)."),
     over_budget: Optional[str] = typer.Option(None),
     option: List[str] = typer.Option([], "--option", "-o", help="Strategy option KEY=VALUE for every strategy, or NAME.KEY=VALUE for one (e.g. collm.fallback=top-up)."),
     workers: Optional[int] = typer.Option(None, help="Parallel runs (default: CPU cores; LLM strategies: 1, or the total max_concurrency of an endpoint pool)."),
@@ -330,9 +351,7 @@ def bench(
         budget_list = [int(b) for b in _split(budgets)]
     except ValueError:
         raise ConfigError(f"--budgets {budgets!r} must be comma-separated integers") from None
-    ds: list[str | None] = list(_split(datasets)) or [None]
-    if space.endswith((".yaml", ".yml")):
-        ds = [None]
+    ds = B.bench_datasets(space, datasets)
     out = out or Path("bench-out") / time.strftime("%Y%m%d-%H%M%S")
     tasks = B.plan(_split(strategies), ds, budget_list, _seeds(seeds, seed_start), base, out)
     n_runs = sum(len(t.seeds) for t in tasks)
@@ -342,7 +361,7 @@ def bench(
         rows = B.execute(tasks, nw)
     else:
         with _progress(n_runs) as progress:
-            task = progress.add_task("bench", total=n_runs, info=f"{nw} workers")
+            task = progress.add_task("bench", total=n_runs, info=plural(nw, "worker"))
             rows = B.execute(tasks, nw, on_rows=lambda r: progress.advance(task, len(r)))
     wall = time.perf_counter() - t0
     order = {(t.name, t.dataset, t.budget, s): i for i, t in enumerate(tasks) for s in t.seeds}
@@ -360,7 +379,7 @@ def bench(
     if per_run:
         console.print("LLM use per run (also in llm_runs.md):\n" + per_run, markup=False, highlight=False)
     n_trials = sum(r["proposals"] for r in rows)
-    console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {nw} workers; results in {out}/ (summary.md, summary.csv, runs.csv)")
+    console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {plural(nw, 'worker')}; results in {out}/ (summary.md, summary.csv, runs.csv)")
 
 
 @app.command("bench-executors")
@@ -411,9 +430,13 @@ def bench_executors(
 
 
 def _print_bench_table(table: list[dict[str, Any]]) -> None:
-    t = Table(title="test accuracy of the best-by-signal architecture (mean ± std over seeds)")
-    for col in ("strategy", "dataset", "budget", "seeds", "test", "val", "best test seen", "reference", "wall s/run"):
-        t.add_column(col, justify="right" if col not in ("strategy", "dataset") else "left")
+    from .bench import REFERENCE_NOTE, fixed, mean_std, short_note
+
+    t = Table(title="report metric (test) of the best-by-signal architecture (mean ± std over seeds)")
+    has_ref = any(r["reference"] is not None for r in table)
+    for col in ("strategy", "dataset", "budget", "seeds", "evaluated", "stop", "test", "val", "best test seen",
+                *(("reference",) if has_ref else ()), "wall s/run"):
+        t.add_column(col, justify="right" if col not in ("strategy", "dataset", "stop") else "left")
     has_llm = any(r["llm_calls_mean"] for r in table)
     if has_llm:
         for col in ("legal", "new", "from LLM", "LLM calls", "tokens", "LLM s"):
@@ -422,10 +445,11 @@ def _print_bench_table(table: list[dict[str, Any]]) -> None:
     if has_listed:
         t.add_column("listed answer", justify="right")
     for r in table:
-        cells = [r["strategy"], str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
-                 f"{r['test_mean']:.2f} ± {r['test_std']:.2f}", f"{r['val_mean']:.2f}",
-                 f"{r['best_test_mean']:.2f} ± {r['best_test_std']:.2f}",
-                 "" if r["reference"] is None else f"{r['reference']:.2f}", f"{r['wall_s_mean']:.3f}"]
+        cells = [r["strategy"] + (" !" if r["short"] else ""), str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
+                 f"{r['evaluated_mean']:g}", r["stop"], mean_std(r["test_mean"], r["test_std"]),
+                 fixed(r["val_mean"], r["val_std"]), mean_std(r["best_test_mean"], r["best_test_std"]),
+                 *(("" if r["reference"] is None else f"{r['reference']:.2f}",) if has_ref else ()),
+                 f"{r['wall_s_mean']:.3g}"]
         if has_llm:
             share = r.get("llm_share_mean", math.nan)
             cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", "-" if math.isnan(share) else f"{share:.0%}",
@@ -433,8 +457,12 @@ def _print_bench_table(table: list[dict[str, Any]]) -> None:
         if has_listed:
             share = r.get("listed_share", math.nan)
             cells.append("-" if math.isnan(share) else f"{share:.0%}")
-        t.add_row(*cells)
+        t.add_row(*cells, style="yellow" if r["short"] else None)
+    notes = [REFERENCE_NOTE] if has_ref else []
+    t.caption = "\n".join(notes) or None
     console.print(t)
+    if (note := short_note(table)) is not None:
+        err_console.print(f"warning: {note}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -534,10 +562,32 @@ _mount_subcommands()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and exit code 2 for user errors; tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
+    try:  # typer vendors click since 0.2x; older ones use the click package
+        from typer._click import exceptions as click_errors
+    except ImportError:  # pragma: no cover
+        from click import exceptions as click_errors  # type: ignore[no-redef]
+
     try:
-        app(args=args, prog_name="llmnas")  # standalone: exits itself (usage errors exit 2)
+        # not standalone: usage errors (an unknown option, a missing value) come back here and
+        # get the same one-line ``error:`` form as every other error a user can fix
+        code = app(args=args, prog_name="llmnas", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except click_errors.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        return 2
+    except click_errors.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx is not None else "llmnas"
+        msg = " ".join(exc.format_message().split()).rstrip(".")
+        err_console.print(f"error: {msg}; see `{cmd} --help`", markup=False, highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except click_errors.ClickException as exc:
+        err_console.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Abort:
+        err_console.print("aborted")
+        return 1
     except KeyboardInterrupt:
         err_console.print("interrupted: every finished trial is stored; continue with `llmnas resume RUN`")
         return 130

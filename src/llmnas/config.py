@@ -72,6 +72,14 @@ class RunConfig(BaseModel):
     batch_size: Optional[int] = Field(None, ge=1, description="proposals asked per round (default: the strategy's own, e.g. CoLLM's n_max; 1 for rs/rea/ls); raise it to use parallel workers")
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="where evaluations run")
 
+    @field_validator("space")
+    @classmethod
+    def _resolve_space_file(cls, v: str) -> str:
+        """A YAML space file is stored as an absolute path, so a run resumes from any folder."""
+        if v.endswith((".yaml", ".yml")) and Path(v).is_file():
+            return str(Path(v).resolve())
+        return v
+
     @field_validator("constraints")
     @classmethod
     def _parse_constraints(cls, v: List[str]) -> List[str]:
@@ -92,14 +100,18 @@ class RunConfig(BaseModel):
 assert set(POLICIES) == {"evaluate-but-not-eligible", "skip", "penalize"}
 
 
-def validation_message(err: ValidationError, where: str = "config") -> str:
-    """One line from a pydantic error: the key, the problem, the fix."""
+def validation_message(err: ValidationError, where: str = "config", fields: Any = None) -> str:
+    """One line from a pydantic error: the key, the problem, the fix. ``fields``: the valid
+    keys of the model validated (default: the run config's, or the executor's)."""
     e = err.errors()[0]
     loc = ".".join(str(p) for p in e["loc"]) or "top level"
     if e["type"] == "extra_forbidden":
-        fields = ExecutorSettings.model_fields if loc.startswith("executor.") else RunConfig.model_fields
-        valid = ", ".join(fields) if where in ("config", "stored config") or loc.startswith("executor.") else "see --help"
-        return f"{where}: unknown key {loc!r} (valid keys: {valid})"
+        if fields is None:
+            fields = ExecutorSettings.model_fields if loc.startswith("executor.") else RunConfig.model_fields
+        from .wording import did_you_mean
+
+        key = loc.rsplit(".", 1)[-1]
+        return f"{where}: unknown key {loc!r}{did_you_mean(key, fields)} (valid keys: {', '.join(fields)})"
     got = e.get("input")
     shown = f" (got {got!r})" if got is not None and not isinstance(got, (dict, list)) else ""
     msg = str(e["msg"]).removeprefix("Value error, ")

@@ -47,9 +47,7 @@ def build_problem(cfg: RunConfig) -> Problem:
 
         if cfg.space_options:
             raise ConfigError("space_options apply to built-in spaces only; put settings in the YAML file")
-        if cfg.dataset is not None:
-            raise ConfigError(f"--dataset {cfg.dataset} applies to built-in benchmarks only; a YAML space brings its own evaluator, drop --dataset")
-        space, evaluator = build_yaml_problem(Path(cfg.space))
+        space, evaluator = build_yaml_problem(Path(cfg.space), cfg.dataset, cfg.signal)
         return Problem(space, evaluator)
     return SPACES.get(cfg.space)(cfg)
 

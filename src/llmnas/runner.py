@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+from . import progress_events
 from .config import RunConfig
 from .constraints import ConstraintSet
 from .errors import ConfigError, LlmnasError
@@ -29,6 +30,7 @@ from .problem import Problem
 from .store import Store, StudyInfo
 from .strategies.base import Strategy
 from .types import DUPLICATE, FAILED, ILLEGAL, OK, OVER_BUDGET, PENDING, Proposal, Trial
+from .wording import plural
 
 STOP_REASONS = ("budget", "target", "exhausted", "stalled", "interrupted", "error")
 
@@ -77,7 +79,7 @@ class RunSummary:
     counts: dict[str, int]
     best: Trial | None  # best eligible by search signal
     best_report_seen: float | None  # best report metric among eligible evaluated trials
-    wall_s: float
+    wall_s: float  # busy seconds over every session (pauses between sessions excluded)
     config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -119,6 +121,7 @@ class Runner:
         error a user can fix (e.g. an LLM endpoint that stays down) records 'error' and re-raises."""
         sid = self.study.id
         self.store.set_status(sid, "running", None)
+        self.store.add_event(sid, "session", "started")  # durations count from here (Store.session_seconds)
         try:
             self._finish_interrupted_round()
             reason = self._loop()
@@ -141,6 +144,7 @@ class Runner:
                 return reason
             n = min(self.cfg.batch_size or self.strategy.batch_size, self.cfg.budget - self.history.n_evaluated)
             self._phase(self.round, "ask")
+            progress_events.phase("proposing", f"{self.strategy.name}, round {self.round + 1}")
             proposals = self.strategy.ask(n)
             if not proposals:
                 # keep what the strategy did while finding nothing (its LLM calls are stored too)
@@ -234,6 +238,7 @@ class Runner:
         cursor = self._release(trials, 0)
         if to_eval:
             self.executor.start()  # workers up and evaluators built (once per run)
+            progress_events.phase("evaluating", plural(len(to_eval), "architecture"))
         by_seq = {t.seq: t for t in to_eval}
         for out in self.executor.run([EvalJob(t.seq, t.arch) for t in to_eval]):
             t = by_seq.pop(out.seq)
@@ -325,11 +330,10 @@ def summarize(store: Store, study: StudyInfo, trials: list[Trial] | None = None)
     hib = study.config.get("resolved", {}).get("evaluator", {}).get("higher_is_better", True)
     reports = [t.report for t in eligible if t.report is not None]
     best_report = (max(reports) if hib else min(reports)) if reports else None
-    times = [study.created_at, study.updated_at]
     return RunSummary(
         study=study.name, store=str(store.path), stop_reason=study.stop_reason or study.status,
         n_evaluated=len(ok), n_trials=len(trials), counts=counts, best=best,
-        best_report_seen=best_report, wall_s=times[1] - times[0], config=study.config,
+        best_report_seen=best_report, wall_s=store.session_seconds(study.id), config=study.config,
     )
 
 

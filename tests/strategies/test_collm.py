@@ -339,3 +339,59 @@ def test_top_up_moves_to_the_next_best_parent_when_a_neighbourhood_is_used_up():
     assert len(out) == 5
     assert all(sum(a != b for a, b in zip(space.to_ncode(p.arch), "111111")) == 1 for p in out)
     assert all(p.source == "fallback-mutation" for p in out)
+
+
+def test_top_up_in_iteration_1_mutates_the_generators_own_candidates(tmp_path):
+    # nothing is evaluated before iteration 1's top-up: its parents are that iteration's
+    # Generator candidates (one new cell here), not a random architecture
+    script = Script([json.dumps({"candidates": [LEGAL] * 10})])
+    run, _ = make_run(tmp_path, script, budget=6, options={"n_min": 6, "fallback": "top-up"})
+    run.run()
+    first = [t for t in _trials(run) if t.round == 0]
+    parent = SPACE.to_ncode(SPACE.encode(LEGAL))
+    tops = [t for t in first if t.source == "fallback-mutation"]
+    assert len(tops) == 5
+    assert all(t.meta["parents"].startswith("this iteration's Generator candidates") for t in tops)
+    assert all(sum(a != b for a, b in zip(SPACE.to_ncode(t.arch), parent)) == 1 for t in tops)
+
+
+def test_show_and_plot_tell_llm_trials_from_fallback_ones(tmp_path):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rich.console import Console
+
+    from llmnas.llm_wiring import StoreSink
+    from llmnas.report.plots import figure
+    from llmnas.report.show import show_study
+
+    script = Script([json.dumps({"candidates": [LEGAL] * 10})])  # 1 new cell per iteration
+    run, client = make_run(tmp_path, script, budget=12, options={"n_min": 6, "fallback": "top-up"})
+    client.sink = StoreSink(run.store, run.study.id)  # the calls stored as a CLI run stores them
+    run.run()
+    trials = _trials(run)
+    n_llm = sum(t.source.startswith("generator") and t.status == "ok" for t in trials)
+    n_fb = sum(t.source == "fallback-mutation" and t.status == "ok" for t in trials)
+    assert n_llm >= 1 and n_fb >= 5 and n_llm + n_fb == 12
+    buf = io.StringIO()
+    show_study(Console(file=buf, width=200), run.store, run.store.get_study("t"))
+    text = buf.getvalue()
+    assert f"from the LLM ({n_llm} evaluated)" in text and f"from fallbacks ({n_fb} evaluated)" in text
+    assert "scripted: " in text.split("sources")[0]  # the LLM row names the model
+    assert "Navigator strategy 1" not in text and "--strategy-text" in text
+    buf = io.StringIO()
+    show_study(Console(file=buf, width=200), run.store, run.store.get_study("t"), strategy_text=True)
+    assert "Navigator strategy 1" in buf.getvalue()
+    fig = figure([str(tmp_path / "run.sqlite")])
+    try:
+        got: dict[str, int] = {}
+        for c in fig.axes[0].collections:
+            got[c.get_gid()] = got.get(c.get_gid(), 0) + len(c.get_offsets())
+        assert got == {"LLM": n_llm, "fallback": n_fb}
+        labels = {c.get_label() for c in fig.axes[0].collections}
+        assert {"trial from the LLM", "trial from a fallback"} <= labels
+    finally:
+        plt.close(fig)

@@ -50,7 +50,9 @@ class Evaluator(ABC):
     def unknown_metric(self, metric: str) -> str:
         names = self.cost_metrics()
         shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
-        return f"constraint on unknown metric {metric!r}; this evaluator measures: {shown or 'none'}"
+        from ..wording import did_you_mean
+
+        return f"constraint on unknown metric {metric!r}{did_you_mean(metric, names)}; this evaluator measures: {shown or 'none'}"
 
     def describe(self) -> dict[str, Any]:
         """What to record about the evaluator in the run's config."""

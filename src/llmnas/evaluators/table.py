@@ -72,6 +72,20 @@ class TableEvaluator(Evaluator):
         self._metrics = {c: v.tolist() for c, v in numeric.items()}
         self._signal, self._report = self._metrics[signal], self._metrics[report]
 
+    dataset: str | None = None  # the dataset this table is of (a YAML space with several)
+
+    def numeric_columns(self) -> list[str]:
+        return list(self._metrics)
+
+    def use_signal(self, name: str) -> None:
+        """Search on another numeric column of the table (``--signal``); the report stays."""
+        from ..wording import did_you_mean
+
+        if name not in self._metrics:
+            raise ConfigError(f"--signal {name!r} is not a numeric column of table {self.path.name}"
+                              f"{did_you_mean(name, self._metrics)} (choices: {', '.join(self._metrics)})")
+        self.signal_name, self._signal = name, self._metrics[name]
+
     def row_keys(self) -> set[tuple[int, ...]]:
         return set(self._rows)
 
@@ -94,4 +108,5 @@ class TableEvaluator(Evaluator):
         return self._metrics[metric][self._row(arch)]
 
     def describe(self) -> dict:
-        return {**super().describe(), "type": "table", "path": str(self.path)}
+        out = {**super().describe(), "type": "table", "path": str(self.path)}
+        return {**out, "dataset": self.dataset} if self.dataset else out

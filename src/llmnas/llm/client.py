@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from llmnas import progress_events
 from llmnas.errors import ConfigError, EndpointError, LLMReplyError
 from llmnas.llm.base import (
     CallRecord, CallSink, Completion, LLMSettings, Message, Reply, Request, Transport, Usage,
@@ -66,6 +67,7 @@ class ChatClient:
         prompt = completion = cached = 0
         latency = 0.0
         reply: Reply | None = None
+        progress_events.llm_call(purpose)
         for ask in range(s.max_reasks + 1):
             request = Request(convo, schema, params, timeout, purpose)
             try:

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmnas import progress_events
 from llmnas.errors import ConfigError, EndpointError
 from llmnas.llm.base import Completion, LLMSettings, Request
 from llmnas.llm.models import ResolvedModel, resolve_model
@@ -138,6 +139,7 @@ def _start(model: ResolvedModel, n_ctx: int, threads: int, slots: int = 1,
     params.verbosity = 0
     params.warmup = True  # one empty decode at load, so the first timed call is representative
     start = time.perf_counter()
+    progress_events.phase("loading the model", model.name, blocking=True)  # the load holds the GIL
     try:
         handle = xllamacpp.Server(params)
     except Exception as exc:  # the C++ side raises plain RuntimeError/ValueError

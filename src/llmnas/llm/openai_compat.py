@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import openai
 
+from llmnas import progress_events
 from llmnas.errors import ConfigError, EndpointError
 from llmnas.llm.base import Completion, LLMSettings, Request, Usage
 
@@ -58,6 +59,7 @@ class OpenAITransport:
         self._rng = random.Random()  # jitter only; never affects results
         self._client = openai.OpenAI(base_url=self.endpoint, api_key=api_key or "none",
                                      max_retries=0, timeout=settings.timeout_s)
+        self._stream = True  # stream while a progress listener wants tokens; off once refused
 
     def __repr__(self) -> str:
         return f"OpenAITransport(endpoint={self.endpoint!r}, model={self.model!r})"
@@ -110,6 +112,8 @@ class OpenAITransport:
         waited, last = 0.0, None
         for attempt in range(s.max_retries + 1):
             try:
+                if self._stream and progress_events.wants_tokens():
+                    return self._streamed(kwargs, timeout_s), attempt
                 return self._client.chat.completions.create(timeout=timeout_s, **kwargs), attempt
             except (openai.APIConnectionError, openai.APIStatusError) as exc:
                 if isinstance(exc, openai.APIStatusError) and not _transient(exc.status_code):
@@ -126,9 +130,66 @@ class OpenAITransport:
             waited += delay
         raise EndpointError(self._gave_up(last, attempt + 1, timeout_s)) from None
 
+    def _streamed(self, kwargs: dict[str, Any], timeout_s: float) -> Any:
+        """The reply streamed, so :mod:`llmnas.progress_events` hears its tokens as they come;
+        returned as the dict a non-streamed response dumps to. A server that refuses to stream
+        is asked again without, and never streamed to again."""
+        start = time.perf_counter()
+        progress_events.tokens(0, 0.0, waiting=True)
+        try:
+            stream = self._client.chat.completions.create(
+                timeout=timeout_s, stream=True, stream_options={"include_usage": True}, **kwargs)
+        except openai.BadRequestError:
+            self._stream = False
+            return self._client.chat.completions.create(timeout=timeout_s, **kwargs)
+        text: list[str] = []
+        reasoning: list[str] = []
+        data: dict[str, Any] = {"model": self.model, "usage": None, "timings": None}
+        finish, n, chunks = "", 0, 0
+        try:
+            parts = [chunk.model_dump() for chunk in self._counted(stream, start)]
+        except (openai.APIConnectionError, openai.APIStatusError):
+            raise  # transient or not: _send decides, as for a plain request
+        except openai.APIError as exc:  # an error event inside the stream
+            raise EndpointError(f"{self._label} {self.endpoint} broke off a streamed reply "
+                                f"({self.redact(str(exc))[:200]}); rerun or resume") from None
+        for part in parts:
+            chunks += 1
+            data["model"] = part.get("model") or data["model"]
+            data["usage"] = part.get("usage") or data["usage"]
+            data["timings"] = part.get("timings") or data["timings"]
+            for choice in part.get("choices") or []:
+                delta = choice.get("delta") or {}
+                piece = delta.get("content") or ""
+                thought = delta.get("reasoning_content") or delta.get("reasoning") or ""
+                if piece or thought:
+                    text.append(piece)
+                    reasoning.append(thought)
+                    n += 1
+                finish = choice.get("finish_reason") or finish
+        if not chunks:  # not an event stream (a server that ignores "stream"): ask plainly from now on
+            self._stream = False
+            return self._client.chat.completions.create(timeout=timeout_s, **kwargs)
+        if data["usage"] is None:  # a server that ignores include_usage: the chunk count
+            data["usage"] = {"prompt_tokens": 0, "completion_tokens": n}
+        message = {"content": "".join(text), "reasoning_content": "".join(reasoning)}
+        return {**data, "choices": [{"message": message, "finish_reason": finish}]}
+
+    @staticmethod
+    def _counted(stream: Any, start: float) -> Any:
+        """The stream's chunks, telling :mod:`llmnas.progress_events` the reply's tokens so far
+        (OpenAI-compatible servers send about one token per chunk)."""
+        n = 0
+        for chunk in stream:
+            if any(c.delta and (c.delta.content or getattr(c.delta, "reasoning_content", None))
+                   for c in chunk.choices or []):
+                n += 1
+                progress_events.tokens(n, time.perf_counter() - start)
+            yield chunk
+
     def _completion(self, response: Any, latency: float, retries: int, mode: str,
                     slot: int | None = None) -> Completion:
-        data = response.model_dump()
+        data = response if isinstance(response, dict) else response.model_dump()
         choice = (data.get("choices") or [{}])[0]
         message = choice.get("message") or {}
         usage = data.get("usage") or {}

@@ -12,9 +12,14 @@ from ..runner import summarize
 from ..store import Store, StudyInfo
 from ..types import OK
 from .llm_usage import llm_line, llm_table
+from .sources import sources_line
 
 
-def show_study(console: Console, store: Store, study: StudyInfo, last_trials: int = 0) -> None:
+def show_study(console: Console, store: Store, study: StudyInfo, last_trials: int = 0,
+               strategy_text: bool = False) -> None:
+    """The summary first (model, LLM use, where proposals came from), then the best
+    architecture, the trajectory and the iterations; the Navigator's strategy texts only with
+    ``strategy_text`` (they run to ~100 lines)."""
     trials = store.trials(study.id)
     s = summarize(store, study, trials)
     cfg = study.config
@@ -40,7 +45,13 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
     llm = store.llm_totals(study.id)
     if llm["calls"]:
         llm_cfg = cfg.get("llm") or {}
-        rows.append(("LLM", llm_line(llm, llm_cfg.get("price_in_per_mtok"), llm_cfg.get("price_out_per_mtok"))))
+        line = llm_line(llm, llm_cfg.get("price_in_per_mtok"), llm_cfg.get("price_out_per_mtok"))
+        model = _model_name(store, study)
+        rows.append(("LLM", (f"{model}: " if model else "") + line))
+    state = store.load_state(study.id)
+    sources = sources_line(trials, state[2] if state else None)
+    if sources:
+        rows.append(("sources", sources))
     for k, v in rows:
         head.add_row(k, v)
     console.print(head)
@@ -73,7 +84,7 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
     usage = llm_table(store, study.id)
     if usage is not None:
         console.print(usage)
-    _show_iterations(console, store, study)
+    _show_iterations(console, store, study, strategy_text)
 
     if last_trials:
         tt = Table(title=f"last {last_trials} trials")
@@ -85,8 +96,16 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
         console.print(tt)
 
 
-def _show_iterations(console: Console, store: Store, study: StudyInfo) -> None:
-    """LLM strategies: per-iteration counts and the Navigator's strategy text."""
+def _model_name(store: Store, study: StudyInfo) -> str:
+    """The model that answered the run's LLM calls (as the server named it), else the configured one."""
+    row = store.conn.execute("SELECT record FROM llm_calls WHERE study_id=? ORDER BY id DESC LIMIT 1",
+                             (study.id,)).fetchone()
+    model = json.loads(row["record"]).get("model", "") if row else ""
+    return model or str((study.config.get("llm") or {}).get("model") or "")
+
+
+def _show_iterations(console: Console, store: Store, study: StudyInfo, strategy_text: bool) -> None:
+    """LLM strategies: per-iteration counts and (with ``strategy_text``) the Navigator's strategies."""
     state = store.load_state(study.id)
     counts = state[2].get("ranker_counts") if state else None
     if counts:  # lmsearcher: who chose each step's architecture
@@ -106,6 +125,9 @@ def _show_iterations(console: Console, store: Store, study: StudyInfo) -> None:
         if state and state[2].get("stopped"):
             console.print(f"strategy stopped: {state[2]['stopped']}")
     nav = [c for c in store.llm_calls(study.id) if c.get("purpose") == "navigator" and not c.get("error")]
+    if nav and not strategy_text:
+        console.print(f"{len(nav)} Navigator strategies stored; show them with --strategy-text")
+        return
     for i, c in enumerate(nav, start=1):
         cut = ", cut at its budget" if c.get("finish_reason") == "length" else ""
         console.rule(f"Navigator strategy {i} (round {c.get('_round')}, {c.get('completion_tokens', 0)} tokens{cut})")

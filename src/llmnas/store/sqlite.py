@@ -377,6 +377,30 @@ class Store:
             end = b
         return total
 
+    def session_seconds(self, study_id: int, before: float | None = None) -> float:
+        """Seconds the study ran: per session (each ``llmnas search``/``resume``, marked by a
+        "session" event the runner writes when it starts), from its start to its last stored
+        activity (a trial finished, an LLM call, an event). The pauses between sessions do not
+        count; everything inside one does (also the strategy's own thinking, which
+        :meth:`active_seconds` misses). Stores written before session events fall back to
+        :meth:`active_seconds` for the part before the first session event."""
+        starts = [r[0] for r in self.conn.execute(
+            "SELECT time FROM events WHERE study_id=? AND kind='session' ORDER BY time", (study_id,))]
+        if not starts:
+            return self.active_seconds(study_id, before)
+        acts = [r[0] for r in self.conn.execute(
+            "SELECT finished_at FROM trials WHERE study_id=? AND finished_at IS NOT NULL", (study_id,))]
+        acts += [r[0] for r in self.conn.execute("SELECT created_at FROM llm_calls WHERE study_id=?", (study_id,))]
+        acts += [r[0] for r in self.conn.execute("SELECT time FROM events WHERE study_id=?", (study_id,))]
+        if before is not None:
+            acts, starts = [a for a in acts if a <= before], [s for s in starts if s <= before]
+        total = self.active_seconds(study_id, before=starts[0]) if starts else 0.0
+        bounds = starts + [float("inf")]
+        for a, b in zip(bounds, bounds[1:]):
+            inside = [t for t in acts if a <= t < b]
+            total += max(inside) - a if inside else 0.0
+        return total
+
     def add_event(self, study_id: int, kind: str, message: str) -> None:
         with self._tx() as c:
             c.execute("INSERT INTO events(study_id, time, kind, message) VALUES (?,?,?,?)", (study_id, time.time(), kind, message))

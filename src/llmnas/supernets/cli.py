@@ -227,7 +227,7 @@ def compare_cmd(
             trials = st.trials(info.id)
             llm_tot = st.llm_totals(info.id)
             summary = summarize(st, info, trials)
-            wall = st.active_seconds(info.id)
+            wall = st.session_seconds(info.id)
         evaluated = [t for t in trials if t.status == "ok"]
         over = sum(1 for t in evaluated if not t.feasible)
         best = summary.best

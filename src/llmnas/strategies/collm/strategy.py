@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 
 from ...errors import ConfigError, LLMReplyError
 from ...types import Proposal, Trial
+from ...wording import plural
 from ..base import STRATEGIES, Strategy, StrategySettings, rank
 from . import prompts
 from .coordinator import counts_line, extract_candidates, results_block, screen, trial_result
@@ -141,7 +142,8 @@ class CoLLM(Strategy):
             proposals = self._generate(n)
             if (s.fallback == "mutation" and not proposals) or (s.fallback == "top-up" and len(proposals) < min(n, s.n_min)):
                 proposals = proposals + self._fallback(min(n, s.n_min) - len(proposals),
-                                                       {self.ctx.space.canonical_key(p.arch) for p in proposals})
+                                                       {self.ctx.space.canonical_key(p.arch) for p in proposals},
+                                                       [p.arch for p in proposals])
             if proposals:
                 return proposals
             if self.empty_streak >= s.max_empty_iterations:
@@ -241,14 +243,21 @@ class CoLLM(Strategy):
             out.append(Proposal(arch, f"generator#{it}", note, meta))
         return out
 
-    def _fallback(self, want: int, taken: set[str]) -> list[Proposal]:
+    def _fallback(self, want: int, taken: set[str], fresh: list[Any] | None = None) -> list[Proposal]:
         """Not in the paper (``fallback: mutation | top-up``): unvisited single-decision mutations
         of the best evaluated architecture, then of the next best (up to 10) once a
-        neighbourhood is used up."""
+        neighbourhood is used up. Before anything is evaluated (iteration 1) there is no best:
+        the parents are then this iteration's own Generator candidates (``fresh``, in reply
+        order), and only when there are none a random architecture."""
         space, rng, hist = self.ctx.space, self.ctx.rng, self.ctx.history
         ranked = sorted(hist.evaluated(), key=rank, reverse=True)[:10]
         best = ranked[0] if ranked else None
-        parents = [t.arch for t in ranked] or [space.sample(rng)]
+        if ranked:
+            parents, parent_kind = [t.arch for t in ranked], "best so far"
+        elif fresh:
+            parents, parent_kind = list(fresh), "this iteration's Generator candidates (nothing evaluated yet)"
+        else:
+            parents, parent_kind = [space.sample(rng)], "a random architecture (nothing evaluated yet)"
         out, seen = [], set(taken)
         for parent in parents:  # the best first; the next when its neighbourhood is used up
             for _ in range(20 * max(want, 1)):  # bounded
@@ -262,9 +271,9 @@ class CoLLM(Strategy):
         it = self.iteration
         self.current["fallback"] = len(out)
         self.log[-1]["fallback"] = len(out)
-        why = "Generator gave no new legal candidate" if not taken else f"Generator gave {len(taken)} new candidates"
+        why = "Generator gave no new legal candidate" if not taken else f"Generator gave {plural(len(taken), 'new candidate')}"
         meta = {"iteration": it, "role": "fallback", "prompt": None, "parent": best.key if best else None,
-                "fallback": self.settings.fallback}
+                "parents": parent_kind, "fallback": self.settings.fallback}
         return [Proposal(a, "fallback-mutation", f"iteration {it}: {why}", dict(meta)) for a in out]
 
     # ----- helpers -------------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""Where each trial came from, in three kinds a reader can tell apart: the LLM, a fallback, other.
+
+"LLM": proposed by a model (CoLLM's Generator, LM-Searcher's ranker); "fallback": what an LLM
+strategy proposed without the model (CoLLM's mutation/top-up fallback, LM-Searcher's fallback
+pick); "other": everything else (random warm-up, a classical strategy's proposals).
+"""
+
+from __future__ import annotations
+
+from ..types import ILLEGAL, OK, Trial
+
+KINDS = ("LLM", "fallback", "other")
+_LLM_SOURCES = ("generator", "ranker")
+
+
+def source_kind(source: str) -> str:
+    """"LLM", "fallback" or "other" for a trial's ``source``."""
+    if source.startswith("fallback") or source.endswith("-fallback"):
+        return "fallback"
+    if source.startswith(_LLM_SOURCES):
+        return "LLM"
+    return "other"
+
+
+def source_counts(trials: list[Trial]) -> dict[str, dict[str, int]]:
+    """kind -> {"proposed", "evaluated", "illegal"} over ``trials``."""
+    out = {k: {"proposed": 0, "evaluated": 0, "illegal": 0} for k in KINDS}
+    for t in trials:
+        c = out[source_kind(t.source)]
+        c["proposed"] += 1
+        c["evaluated"] += t.status == OK
+        c["illegal"] += t.status == ILLEGAL
+    return out
+
+
+def sources_line(trials: list[Trial], state: dict | None = None) -> str | None:
+    """One line for ``llmnas show``: how many proposals came from the LLM and from fallbacks
+    (None when no trial came from an LLM strategy). ``state`` is the strategy's stored state:
+    for CoLLM it adds the share of the LLM's raw candidates that were illegal (screened out
+    before the runner saw them)."""
+    counts = source_counts(trials)
+    if not (counts["LLM"]["proposed"] or counts["fallback"]["proposed"]):
+        return None
+    parts = []
+    for kind, label in (("LLM", "from the LLM"), ("fallback", "from fallbacks"), ("other", "other")):
+        c = counts[kind]
+        if c["proposed"] or kind != "other":
+            parts.append(f"{c['proposed']} {label} ({c['evaluated']} evaluated)")
+    line = "proposals: " + ", ".join(parts)
+    share = illegal_share(state or {})
+    if share is not None:
+        line += f"; LLM candidates not legal: {share[0]} of {share[1]} ({share[0] / share[1]:.0%})"
+    return line
+
+
+def illegal_share(state: dict) -> tuple[int, int] | None:
+    """(illegal, attempted) over a CoLLM run's raw Generator candidates, from its iteration log."""
+    log = state.get("log") or []
+    attempted = sum(int(e.get("attempted", 0)) for e in log)
+    if not attempted:
+        return None
+    legal = sum(int(e.get("legal", 0)) for e in log)
+    return attempted - legal, attempted

@@ -1,0 +1,49 @@
+"""Help and usage errors as a new user meets them: choices from the registries, defaults,
+``--version``, one ``error:`` line for a mistyped option, valid keys and did-you-mean hints."""
+
+from __future__ import annotations
+
+import re
+
+import llmnas
+from llmnas.problem import SPACES
+from llmnas.strategies import STRATEGIES
+from llmnas.wording import plural
+
+
+def _one_error_line(r, *needles):
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "╭" not in r.stderr, r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_search_help_lists_choices_and_defaults(cli):
+    r = cli("search", "--help", env={"COLUMNS": "400"})
+    assert r.returncode == 0
+    text = " ".join(r.stdout.split())
+    for name in SPACES.names() + STRATEGIES.names():
+        assert re.search(rf"\b{re.escape(name)}\b", text), name
+    assert "(default: collm" in text and "(default: nb201)" in text and "(default: 100)" in text
+    assert "imagenet16-120" in text and "class_scene" in text  # datasets beyond NB201's
+
+
+def test_version_and_mistyped_option(cli):
+    r = cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"llmnas {llmnas.__version__}"
+    _one_error_line(cli("search", "--strateg", "rs"), "No such option: --strateg", "--strategy",
+                    "see `llmnas search --help`")
+    _one_error_line(cli("search", "--budget", "many"), "'--budget'")
+
+
+def test_unknown_keys_list_the_valid_ones(cli):
+    _one_error_line(cli("search", "-q", "--out", "x.sqlite", "--strategy", "rea", "--option", "popsize=3"),
+                    "unknown key 'popsize'", "did you mean 'population_size'", "valid keys: population_size")
+    _one_error_line(cli("search", "-q", "--out", "x.sqlite", "--constraint", "flop_M <= 3"),
+                    "unknown metric 'flop_M'", "did you mean 'flops_M'")
+
+
+def test_plural():
+    assert [plural(n, "worker") for n in (0, 1, 2)] == ["0 workers", "1 worker", "2 workers"]
+    assert plural(1, "new candidate") == "1 new candidate"
