@@ -1,4 +1,4 @@
-"""Command line: ``llmnas search | resume | show | export | bench | plot``.
+"""Command line: ``llmnas search | resume | show | export | dashboard | bench | plot``.
 
 Errors a user can fix print one line and exit with code 2 (``--debug`` shows the traceback).
 """
@@ -245,24 +245,45 @@ def show(
 
 @app.command()
 def export(
-    run: Path = typer.Argument(..., help="Run store (.sqlite)."),
-    format: str = typer.Option("csv", "--format", "-f", help="csv or json."),
+    run: Path = typer.Argument(..., help="Run store (.sqlite); for --format optuna also a bench output folder."),
+    format: str = typer.Option("csv", "--format", "-f", help="csv, json or optuna."),
     study: Optional[str] = typer.Option(None),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default stdout."),
+    output: Optional[str] = typer.Option(None, "--output", "--out", "-o", help="File to write; default stdout. optuna: a journal file or an RDB URL (sqlite:///runs.db)."),
 ) -> None:
-    """Export a run's trials."""
+    """Export a run's trials (optuna: every study into Optuna storage, see docs/optuna.md)."""
     from .report.export import export_study
     from .store import Store
 
+    if format == "optuna":
+        from .report.optuna_export import export_optuna
+
+        if not output:
+            raise ConfigError("--format optuna needs --out: a journal file (runs.journal) or an RDB URL (sqlite:///runs.db)")
+        names = export_optuna(run, output)
+        err_console.print(f"wrote {len(names)} Optuna {'study' if len(names) == 1 else 'studies'} to {output}")
+        return
     if format not in ("csv", "json"):
-        raise ConfigError(f"unknown export format {format!r} (choices: csv, json)")
+        raise ConfigError(f"unknown export format {format!r} (choices: csv, json, optuna)")
     with Store(run, create=False) as store:
         text = export_study(store, store.get_study(study), format)
     if output:
-        output.write_text(text)
+        Path(output).write_text(text)
         err_console.print(f"wrote {output}")
     else:
         sys.stdout.write(text)
+
+
+@app.command()
+def dashboard(
+    run: Path = typer.Argument(..., help="Run store (.sqlite) or bench output folder."),
+    port: int = typer.Option(8080, help="Port on 127.0.0.1 (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    interval: float = typer.Option(1.0, help="Seconds between reads of the run store."),
+) -> None:
+    """Look at a run in the browser (optuna-dashboard), live while it runs; read-only."""
+    from .report.dashboard import serve
+
+    serve(run, host, port, interval, say=lambda line: console.print(line, markup=False, highlight=False))
 
 
 def _split(text: str) -> list[str]:
