@@ -46,6 +46,7 @@ def test_dashboard_serves_a_finished_run_and_leaves_the_store_untouched(tmp_path
     assert (hashlib.sha256(run.read_bytes()).hexdigest(), run.stat().st_mtime_ns) == before
 
 
+@pytest.mark.slow
 def test_mirror_follows_a_search_in_another_process(tmp_path):
     space = write_space(tmp_path)
     run = tmp_path / "live.sqlite"

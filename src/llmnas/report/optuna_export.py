@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,8 @@ class _StudyMirror:
         import optuna
 
         changed = 0
+        times = {r[0]: (r[1], r[2]) for r in store.conn.execute(
+            "SELECT seq, created_at, finished_at FROM trials WHERE study_id=? AND seq>=?", (info.id, self.frontier))}
         for t in store.trials(info.id, from_seq=self.frontier):
             if t.seq in self.running:
                 if t.status != PENDING:
@@ -174,7 +177,7 @@ class _StudyMirror:
             elif t.seq >= self.n:
                 if t.seq != self.n:
                     raise LlmnasError(f"study {info.name!r}: trial seq {t.seq} follows {self.n - 1}; the store is not in proposal order")
-                self._add(t, optuna)
+                self._add(t, optuna, *times.get(t.seq, (None, None)))
                 changed += 1
         while self.frontier < self.n and self.frontier not in self.running:
             self.frontier += 1
@@ -184,7 +187,7 @@ class _StudyMirror:
             self.study.set_user_attr("stop_reason", info.stop_reason)
         return changed
 
-    def _add(self, t: Trial, optuna: Any) -> None:
+    def _add(self, t: Trial, optuna: Any, created: float | None, finished: float | None) -> None:
         state, value = _state_value(t)
         params, dists = self._params(t)
         attrs = _attrs(t, self.problem)
@@ -194,6 +197,10 @@ class _StudyMirror:
         cons = self._constraints(t) if state != optuna.trial.TrialState.RUNNING else None
         frozen = optuna.trial.create_trial(state=state, value=value, params=params, distributions=dists,
                                            user_attrs=attrs, constraints=cons)
+        if created is not None:  # the run's own times (proposed, finished), for the timeline
+            frozen.datetime_start = datetime.fromtimestamp(created)
+            if frozen.state.is_finished() and finished is not None:
+                frozen.datetime_complete = datetime.fromtimestamp(max(finished, created))
         self.study.add_trial(frozen)
         number = self.n
         self.n += 1
@@ -294,6 +301,8 @@ class RunMirror:
         }
         for k, v in attrs.items():
             study.set_user_attr(k, v)
+        if ev.get("signal"):
+            study.set_metric_names([str(ev["signal"])])
         return _StudyMirror(study, p, list(cfg.get("constraints") or []))
 
     def close(self) -> None:
