@@ -91,3 +91,30 @@ def test_export_optuna_needs_out(tmp_path, capsys):
     search(store=run, strategy="rs", budget=3, seed=0)
     assert main(["export", str(run), "--format", "optuna"]) == 2
     assert "needs --out" in capsys.readouterr().err
+
+
+def test_collm_iterations_carry_the_navigator_strategy(tmp_path):
+    """A CoLLM run (scripted Navigator/Generator): each iteration's strategy text on its first
+    trial (user attribute and dashboard note) and every strategy in the study note."""
+    from optuna_dashboard import get_note
+
+    from tests.strategies.collm_helpers import Script, make_run, random_candidates
+
+    run, _ = make_run(tmp_path, Script(random_candidates(seed=1)), budget=20, study="collm")
+    try:
+        run.run()
+    finally:
+        run.store.close()
+    out = tmp_path / "collm.journal"
+    assert main(["export", str(tmp_path / "run.sqlite"), "-f", "optuna", "--out", str(out)]) == 0
+    study = optuna.load_study(study_name="collm", storage=_journal(out))
+    firsts = [t for t in study.trials if "navigator_strategy" in t.user_attrs]
+    assert [t.user_attrs["iteration"] for t in firsts] == [1, 2]
+    assert [t.user_attrs["source"] for t in firsts] == ["generator#1", "generator#2"]
+    assert "strategy 1" in firsts[0].user_attrs["navigator_strategy"]
+    assert "strategy 2" in firsts[1].user_attrs["navigator_strategy"]
+    note = get_note(optuna.trial.Trial(study, firsts[1]._trial_id))
+    assert "iteration 2" in note and "strategy 2" in note
+    body = get_note(study)
+    assert "strategy 1" in body and "strategy 2" in body
+    assert all(t.user_attrs["role"] == "generator" for t in study.trials)
