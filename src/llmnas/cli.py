@@ -429,8 +429,10 @@ def bench_executors(
 
 
 def _print_bench_table(table: list[dict[str, Any]]) -> None:
+    from .bench import ms_per_evaluation
+
     t = Table(title="test accuracy of the best-by-signal architecture (mean ± std over seeds)")
-    for col in ("strategy", "dataset", "budget", "seeds", "test", "val", "best test seen", "reference", "wall s/run"):
+    for col in ("strategy", "dataset", "budget", "seeds", "test", "val", "best test seen", "reference", "wall s/run", "ms/eval"):
         t.add_column(col, justify="right" if col not in ("strategy", "dataset") else "left")
     has_llm = any(r["llm_calls_mean"] for r in table)
     if has_llm:
@@ -443,7 +445,7 @@ def _print_bench_table(table: list[dict[str, Any]]) -> None:
         cells = [r["strategy"], str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
                  f"{r['test_mean']:.2f} ± {r['test_std']:.2f}", f"{r['val_mean']:.2f}",
                  f"{r['best_test_mean']:.2f} ± {r['best_test_std']:.2f}",
-                 "" if r["reference"] is None else f"{r['reference']:.2f}", f"{r['wall_s_mean']:.3f}"]
+                 "" if r["reference"] is None else f"{r['reference']:.2f}", f"{r['wall_s_mean']:.3f}", ms_per_evaluation(r)]
         if has_llm:
             cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", f"{r['llm_calls_mean']:.0f}",
                       f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
