@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -33,15 +34,24 @@ def test_dashboard_serves_a_finished_run_and_leaves_the_store_untouched(tmp_path
     search(store=run, study="rea", strategy="rea", budget=30, seed=0, dataset="cifar10")
     before = hashlib.sha256(run.read_bytes()).hexdigest(), run.stat().st_mtime_ns
     board = Dashboard(run, port=0, interval=0.1).start()
+    stop = threading.Event()
+    follower = threading.Thread(target=board.follow, args=(stop,))
+    follower.start()
     try:
         base = board.url.removesuffix("/dashboard/")
+        deadline = time.time() + 30
+        while time.time() < deadline and not _get(f"{base}/api/studies")["study_summaries"]:
+            time.sleep(0.1)
         studies = _get(f"{base}/api/studies")["study_summaries"]
         assert [s["study_name"] for s in studies] == ["rea"]
         assert _n_trials(base) == 30
-        with pytest.raises(Exception, match="readonly"):
-            next(iter(board.mirror.stores.values())).add_event(1, "x", "a write")
-        board.mirror.sync()
+        assert all(st.path == run for st in board.mirror.stores.values())
+        with Store(run, readonly=True) as ro, pytest.raises(Exception, match="readonly"):
+            ro.add_event(1, "x", "a write")  # the mode the mirror opens stores in
+        time.sleep(0.3)  # a few more passes of the follower
     finally:
+        stop.set()
+        follower.join(timeout=10)
         board.close()
     assert (hashlib.sha256(run.read_bytes()).hexdigest(), run.stat().st_mtime_ns) == before
 
@@ -61,6 +71,7 @@ def test_mirror_follows_a_search_in_another_process(tmp_path):
         time.sleep(1.0)
         board = Dashboard(run, port=0, interval=0.2).start()
         try:
+            board.mirror.sync()
             base = board.url.removesuffix("/dashboard/")
             seen = [_n_trials(base)]
             while proc.poll() is None and time.time() < deadline:

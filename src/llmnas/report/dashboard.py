@@ -45,7 +45,6 @@ class Dashboard:
         self.interval = interval
         self.storage = optuna.storages.InMemoryStorage()
         self.mirror = RunMirror(source, self.storage)
-        self.mirror.sync()
         app = optuna_dashboard.wsgi(self.storage)
         try:
             self.server = make_server(host, port, app, server_class=_Server, handler_class=_QuietHandler)
@@ -64,12 +63,16 @@ class Dashboard:
         return self
 
     def follow(self, stop: threading.Event | None = None, on_sync: Callable[[int], None] | None = None) -> None:
-        """Sync every ``interval`` seconds until ``stop`` is set (or Ctrl-C)."""
+        """Sync now, then every ``interval`` seconds, until ``stop`` is set (or Ctrl-C). The
+        server is already up during the first pass, which for a large bench folder takes a
+        while (about 2 ms per trial): its studies appear one by one."""
         stop = stop or threading.Event()
-        while not stop.wait(self.interval):
+        while True:
             n = self.mirror.sync()
             if on_sync is not None:
                 on_sync(n)
+            if stop.wait(self.interval):
+                return
 
     def close(self) -> None:
         self.server.shutdown()
@@ -80,11 +83,18 @@ class Dashboard:
 def serve(source: str | Path, host: str, port: int, interval: float, say: Callable[[str], None]) -> None:
     """Serve until Ctrl-C."""
     board = Dashboard(source, host, port, interval).start()
-    n_trials = sum(m.n for m in board.mirror.mirrors.values())
-    say(f"dashboard of {source} ({len(board.mirror.mirrors)} studies, {n_trials} trials): {board.url}")
-    say("it follows the run live; Ctrl-C stops it")
+    say(f"dashboard of {source}: {board.url}")
+    say("it follows the run live (read-only); Ctrl-C stops it")
+    first = [True]
+
+    def report(_: int) -> None:
+        if first[0]:
+            first[0] = False
+            n_trials = sum(m.n for m in board.mirror.mirrors.values())
+            say(f"{len(board.mirror.mirrors)} {'study' if len(board.mirror.mirrors) == 1 else 'studies'}, {n_trials} trials so far")
+
     try:
-        board.follow()
+        board.follow(on_sync=report)
     except KeyboardInterrupt:
         pass
     finally:
