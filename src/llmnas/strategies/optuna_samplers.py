@@ -30,7 +30,7 @@ import contextlib
 import logging
 import math
 import warnings
-from typing import Any, ClassVar, Iterator
+from typing import Any, Iterator
 
 from pydantic import Field
 
@@ -100,9 +100,6 @@ class GPSettings(OptunaSettings):
 
 class OptunaSampler(Strategy):
     """Base of the Optuna-backed strategies; subclasses build the sampler."""
-
-    requires = frozenset()
-    package: ClassVar[str] = "optuna"
 
     def __init__(self, ctx: StrategyContext, settings: StrategySettings | None = None) -> None:
         super().__init__(ctx, settings)
