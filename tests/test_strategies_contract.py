@@ -15,7 +15,7 @@ from llmnas.store import Store
 from llmnas.strategies import STRATEGIES
 from llmnas.strategies.base import StrategyContext
 
-CLASSICAL = ["rs", "rea", "ls", "reinforce"]
+CLASSICAL = ["rs", "rea", "ls", "reinforce", "optuna-tpe"]
 
 
 def _keys(path, study):

@@ -353,7 +353,7 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
     has_listed = any(not math.isnan(r.get("listed_share", math.nan)) for r in table)
     if has_listed:
         head.append("listed answer")
-    head.append("wall s/run")
+    head += ["wall s/run", "ms/evaluation"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
         cells = [r["strategy"] + (" !" if r["short"] else ""), str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
@@ -368,10 +368,16 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
                       f"{r['tokens_mean']:.0f}", f"{r['llm_s_mean']:.0f}"]
         if has_listed:
             cells.append(_pct(r.get("listed_share", math.nan)))
-        cells.append(f"{r['wall_s_mean']:.3f}")
+        cells += [f"{r['wall_s_mean']:.3f}", ms_per_evaluation(r)]
         lines.append("| " + " | ".join(cells) + " |")
     notes = [n for n in (REFERENCE_NOTE if "reference" in head else None, short_note(table)) if n]
     return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
+
+
+def ms_per_evaluation(r: dict[str, Any]) -> str:
+    """Wall time of a run per evaluated architecture (strategy, runner and store included)."""
+    n = r.get("evaluated_mean") or 0
+    return "-" if not n else f"{1000 * r['wall_s_mean'] / n:.1f}"
 
 
 def _pct(x: float) -> str:

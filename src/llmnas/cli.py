@@ -1,4 +1,4 @@
-"""Command line: ``llmnas search | resume | show | export | bench | plot``.
+"""Command line: ``llmnas search | resume | show | export | dashboard | bench | plot``.
 
 Errors a user can fix print one line and exit with code 2 (``--debug`` shows the traceback).
 """
@@ -266,24 +266,45 @@ def show(
 
 @app.command()
 def export(
-    run: Path = typer.Argument(..., help="Run store (.sqlite)."),
-    format: str = typer.Option("csv", "--format", "-f", help="csv or json."),
+    run: Path = typer.Argument(..., help="Run store (.sqlite); for --format optuna also a bench output folder."),
+    format: str = typer.Option("csv", "--format", "-f", help="csv, json or optuna."),
     study: Optional[str] = typer.Option(None),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default stdout."),
+    output: Optional[str] = typer.Option(None, "--output", "--out", "-o", help="File to write; default stdout. optuna: a journal file or an RDB URL (sqlite:///runs.db)."),
 ) -> None:
-    """Export a run's trials."""
+    """Export a run's trials (optuna: every study into Optuna storage, see docs/optuna.md)."""
     from .report.export import export_study
     from .store import Store
 
+    if format == "optuna":
+        from .report.optuna_export import export_optuna
+
+        if not output:
+            raise ConfigError("--format optuna needs --out: a journal file (runs.journal) or an RDB URL (sqlite:///runs.db)")
+        names = export_optuna(run, output)
+        err_console.print(f"wrote {len(names)} Optuna {'study' if len(names) == 1 else 'studies'} to {output}")
+        return
     if format not in ("csv", "json"):
-        raise ConfigError(f"unknown export format {format!r} (choices: csv, json)")
+        raise ConfigError(f"unknown export format {format!r} (choices: csv, json, optuna)")
     with Store(run, create=False) as store:
         text = export_study(store, store.get_study(study), format)
     if output:
-        output.write_text(text)
+        Path(output).write_text(text)
         err_console.print(f"wrote {output}")
     else:
         sys.stdout.write(text)
+
+
+@app.command()
+def dashboard(
+    run: Path = typer.Argument(..., help="Run store (.sqlite) or bench output folder."),
+    port: int = typer.Option(8080, help="Port on 127.0.0.1 (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    interval: float = typer.Option(1.0, help="Seconds between reads of the run store."),
+) -> None:
+    """Look at a run in the browser (optuna-dashboard), live while it runs; read-only."""
+    from .report.dashboard import serve
+
+    serve(run, host, port, interval, say=lambda line: console.print(line, markup=False, highlight=False))
 
 
 def _split(text: str) -> list[str]:
@@ -430,12 +451,12 @@ def bench_executors(
 
 
 def _print_bench_table(table: list[dict[str, Any]]) -> None:
-    from .bench import REFERENCE_NOTE, fixed, mean_std, short_note
+    from .bench import REFERENCE_NOTE, fixed, mean_std, ms_per_evaluation, short_note
 
     t = Table(title="report metric (test) of the best-by-signal architecture (mean ± std over seeds)")
     has_ref = any(r["reference"] is not None for r in table)
     for col in ("strategy", "dataset", "budget", "seeds", "evaluated", "stop", "test", "val", "best test seen",
-                *(("reference",) if has_ref else ()), "wall s/run"):
+                *(("reference",) if has_ref else ()), "wall s/run", "ms/eval"):
         t.add_column(col, justify="right" if col not in ("strategy", "dataset", "stop") else "left")
     has_llm = any(r["llm_calls_mean"] for r in table)
     if has_llm:
@@ -449,7 +470,7 @@ def _print_bench_table(table: list[dict[str, Any]]) -> None:
                  f"{r['evaluated_mean']:g}", r["stop"], mean_std(r["test_mean"], r["test_std"]),
                  fixed(r["val_mean"], r["val_std"]), mean_std(r["best_test_mean"], r["best_test_std"]),
                  *(("" if r["reference"] is None else f"{r['reference']:.2f}",) if has_ref else ()),
-                 f"{r['wall_s_mean']:.3g}"]
+                 f"{r['wall_s_mean']:.3g}", ms_per_evaluation(r)]
         if has_llm:
             share = r.get("llm_share_mean", math.nan)
             cells += [f"{r['legal_share']:.0%}", f"{r['new_share']:.0%}", "-" if math.isnan(share) else f"{share:.0%}",

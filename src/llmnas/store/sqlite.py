@@ -131,15 +131,23 @@ class StudyInfo:
 class Store:
     """A SQLite file of studies. Use one Store per process (SQLite handles the locking)."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False) -> None:
+        """``readonly``: open an existing store for reading only (SQLite ``mode=ro``), e.g. to
+        watch a run that another process is writing; any write raises."""
         self.path = Path(path)
+        create = create and not readonly
         if not self.path.exists() and not create:
             raise StoreError(f"run store {str(self.path)!r} not found; check the path (runs are .sqlite files)")
         existed = self.path.exists()
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            if readonly:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                # a watcher may open it in one thread and close it in another (never concurrently)
+                self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+            else:
+                self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
             self.conn.row_factory = sqlite3.Row
             self._check_or_init()
             if existed:
@@ -301,9 +309,10 @@ class Store:
             float(t.eval_seconds), _dumps(t.meta),
         )
 
-    def trials(self, study_id: int) -> list[Trial]:
+    def trials(self, study_id: int, from_seq: int = 0) -> list[Trial]:
+        """The study's trials in proposal order (those with ``seq >= from_seq``)."""
         rows = self.conn.execute(
-            f"SELECT {_TRIAL_COLS} FROM trials WHERE study_id=? ORDER BY seq", (study_id,)
+            f"SELECT {_TRIAL_COLS} FROM trials WHERE study_id=? AND seq>=? ORDER BY seq", (study_id, from_seq)
         ).fetchall()
         return [self._row_trial(r) for r in rows]
 
