@@ -87,7 +87,9 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     seed: int | None = None
     stop: list[str] | None = None
 
-    timeout_s: float = pydantic.Field(120.0, gt=0.0)
+    timeout_s: float = pydantic.Field(120.0, gt=0.0)  # wall-clock deadline of each try, whole reply
+    #: a reply body larger than this is not read (counted as an unusable reply)
+    max_reply_bytes: int = pydantic.Field(8_000_000, ge=1024)
     max_retries: int = pydantic.Field(10, ge=0)  # with the jittered back-off: outlasts a 1-minute outage
     backoff_base_s: float = pydantic.Field(1.0, ge=0.0)
     backoff_max_s: float = pydantic.Field(30.0, ge=0.0)
@@ -246,6 +248,10 @@ class Completion:
     structured: str = "none"  # how the schema reached the server: json_schema, grammar, prompt, none
     timings: dict[str, float] | None = None
     cached: bool = False
+    #: set when the server's reply was not a usable completion (not JSON, no choices, too large)
+    problem: str = ""
+    #: something odd about an otherwise usable reply (e.g. implausible token counts)
+    note: str = ""
 
 
 class Transport(Protocol):

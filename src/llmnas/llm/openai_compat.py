@@ -18,6 +18,8 @@ import openai
 
 from llmnas.errors import ConfigError, EndpointError
 from llmnas.llm.base import Completion, LLMSettings, Request, Usage
+from llmnas.llm.http_guard import http_client, limits
+from llmnas.llm.reply_body import read_completion
 
 _RETRY_STATUS = {408, 409, 429}
 _TIMING_KEYS = ("prompt_n", "prompt_ms", "prompt_per_second",
@@ -56,7 +58,8 @@ class OpenAITransport:
         self._sleep = sleep
         self._rng = random.Random()  # jitter only; never affects results
         self._client = openai.OpenAI(base_url=self.endpoint, api_key=api_key or "none",
-                                     max_retries=0, timeout=settings.timeout_s)
+                                     max_retries=0, timeout=settings.timeout_s,
+                                     http_client=http_client(timeout=settings.timeout_s))
 
     def __repr__(self) -> str:
         return f"OpenAITransport(endpoint={self.endpoint!r}, model={self.model!r})"
@@ -79,6 +82,11 @@ class OpenAITransport:
                     raise EndpointError(self._rejected(exc)) from None
                 self._modes.pop(0)  # this server cannot do it: remember for later calls
                 continue
+            if response is None:  # over llm.max_reply_bytes: an unusable reply, not a fault
+                return Completion("", model=self.model, latency_s=time.perf_counter() - start,
+                                  retries=retries, structured=mode, problem=(
+                                      f"the reply was larger than llm.max_reply_bytes="
+                                      f"{self.settings.max_reply_bytes}; it was not read"))
             return self._completion(response, time.perf_counter() - start, retries, mode)
         raise EndpointError(f"{self._label} {self.endpoint} rejected every way of asking for "
                             "structured output; set llm.structured_output to 'prompt'")
@@ -102,17 +110,26 @@ class OpenAITransport:
         return kwargs
 
     def _send(self, kwargs: dict[str, Any], timeout_s: float) -> tuple[Any, int]:
-        """POST with bounded retries on transient faults; returns (response, retries used)."""
+        """POST with bounded retries on transient faults; returns (raw HTTP response, retries
+        used), the response None when it was over ``max_reply_bytes``. Each try has a wall-clock
+        deadline of ``timeout_s`` for the whole reply (see :mod:`llmnas.llm.http_guard`)."""
         s = self.settings
         waited, last = 0.0, None
         for attempt in range(s.max_retries + 1):
             try:
-                return self._client.chat.completions.create(timeout=timeout_s, **kwargs), attempt
+                with limits(timeout_s, s.max_reply_bytes) as lim:
+                    raw = self._client.chat.completions.with_raw_response.create(timeout=timeout_s, **kwargs)
+                    return raw.http_response, attempt
             except (openai.APIConnectionError, openai.APIStatusError) as exc:
+                if lim.broken == "size":
+                    return None, attempt
                 if isinstance(exc, openai.APIStatusError) and not _transient(exc.status_code):
                     if isinstance(exc, openai.BadRequestError):
                         raise
                     raise EndpointError(self._rejected(exc)) from None
+                if _redirect_loop(exc):
+                    raise EndpointError(f"{self._label} {self.endpoint} redirects in a loop (HTTP 3xx "
+                                        f"more than 20 times); fix --llm-base-url (it usually ends in /v1)") from None
                 last = exc
             delay = min(s.backoff_max_s, s.backoff_base_s * 2 ** attempt)
             delay = max(delay * (0.5 + 0.5 * self._rng.random()), _retry_after(last))
@@ -124,36 +141,26 @@ class OpenAITransport:
         raise EndpointError(self._gave_up(last, attempt + 1, timeout_s)) from None
 
     def _completion(self, response: Any, latency: float, retries: int, mode: str) -> Completion:
-        data = response.model_dump()
-        choice = (data.get("choices") or [{}])[0]
-        message = choice.get("message") or {}
-        usage = data.get("usage") or {}
-        timings = data.get("timings") or None
-        if timings:
-            timings = {k: float(timings[k]) for k in _TIMING_KEYS if timings.get(k) is not None}
-        return Completion(
-            text=message.get("content") or "",
-            reasoning=message.get("reasoning_content") or message.get("reasoning") or "",
-            usage=Usage(int(usage.get("prompt_tokens") or 0),
-                        int(usage.get("completion_tokens") or 0)),
-            model=data.get("model") or self.model,
-            latency_s=latency,
-            finish_reason=choice.get("finish_reason") or "",
-            retries=retries,
-            structured=mode,
-            timings=timings,
-        )
+        """The completion in a raw HTTP 200 reply; a body that is not a usable chat completion
+        (not JSON, an HTML page, an error object, no choices) gives one with ``problem`` set."""
+        return read_completion(response.content, response.headers.get("content-type", ""),
+                               default_model=self.model, latency_s=latency, retries=retries,
+                               structured=mode, redact=self.redact, timing_keys=_TIMING_KEYS)
 
     def _resolve_model(self, timeout_s: float) -> str:
         """``auto``: the one model the endpoint lists (asked once)."""
         if self.model != "auto":
             return self.model
         try:
-            ids = [m.id for m in self._client.models.list(timeout=timeout_s)]
+            with limits(timeout_s, self.settings.max_reply_bytes):
+                ids = [str(m.id) for m in self._client.models.list(timeout=timeout_s)]
         except openai.APIStatusError as exc:
             raise EndpointError(self._rejected(exc)) from None
         except openai.APIConnectionError as exc:
             raise EndpointError(self._gave_up(exc, 1, timeout_s)) from None
+        except (AttributeError, TypeError, ValueError, KeyError):
+            raise EndpointError(f"{self._label} {self.endpoint} answered the model list with something "
+                                "that is not a list of models; name the model with --llm-model") from None
         if len(ids) != 1:
             raise ConfigError(f"{self._label} {self.endpoint} serves {len(ids)} models "
                               f"({', '.join(ids[:5]) or 'none'}); choose one with --llm-model")
@@ -180,7 +187,7 @@ class OpenAITransport:
     def _gave_up(self, exc: Exception | None, tries: int, timeout_s: float) -> str:
         where = f"{self._label} {self.endpoint}"
         if isinstance(exc, openai.APITimeoutError):
-            return (f"{where} timed out after {tries} tries ({timeout_s:g} s each); raise "
+            return (f"{where} timed out after {tries} tries (no complete reply within {timeout_s:g} s each); raise "
                     "llm.timeout_s or lower max_tokens, then check with `llmnas llm check`")
         if isinstance(exc, openai.APIStatusError):
             return (f"{where} kept failing after {tries} tries (HTTP {exc.status_code}); wait "
@@ -191,6 +198,12 @@ class OpenAITransport:
 
 def _transient(status: int) -> bool:
     return status in _RETRY_STATUS or status >= 500
+
+
+def _redirect_loop(exc: Exception) -> bool:
+    import httpx2
+
+    return isinstance(exc.__cause__, httpx2.TooManyRedirects)
 
 
 def _retry_after(exc: Exception | None) -> float:
