@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import StoreError
+from .conversations import Conversations, expand_calls
 from ..types import PENDING, Trial
 
 SCHEMA_VERSION = 1
@@ -134,6 +135,7 @@ class Store:
         if not self.path.exists() and not create:
             raise StoreError(f"run store {str(self.path)!r} not found; check the path (runs are .sqlite files)")
         existed = self.path.exists()
+        self._convos = Conversations()
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -316,9 +318,13 @@ class Store:
 
     # ----- LLM calls and events ---------------------------------------------------------------
     def add_llm_call(self, study_id: int, round_: int | None, record: dict[str, Any]) -> None:
+        """Store one call record. A conversation that continues an earlier stored call (a re-ask
+        appends the reply and the reason to it) is stored as that call's row id plus the new
+        turns only (see :mod:`llmnas.store.conversations`); :meth:`llm_calls` rebuilds it."""
         usage = record.get("usage") or {}
+        stored, full = self._convos.compact(study_id, record)
         with self._tx() as c:
-            c.execute(
+            cur = c.execute(
                 "INSERT INTO llm_calls(study_id, round, purpose, model, prompt_tokens, completion_tokens, latency_s, "
                 "parse_status, record, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
@@ -326,13 +332,14 @@ class Store:
                     int(record.get("prompt_tokens", usage.get("prompt_tokens", 0)) or 0),
                     int(record.get("completion_tokens", usage.get("completion_tokens", 0)) or 0),
                     float(record.get("latency_s", 0.0) or 0.0), str(record.get("parse_status", "")),
-                    _dumps(record), time.time(),
+                    _dumps(stored), time.time(),
                 ),
             )
+        self._convos.remember(study_id, cur.lastrowid, full, record)
 
     def llm_calls(self, study_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT round, record FROM llm_calls WHERE study_id=? ORDER BY id", (study_id,))
-        return [{**json.loads(r["record"]), "_round": r["round"]} for r in rows]
+        rows = self.conn.execute("SELECT id, round, record FROM llm_calls WHERE study_id=? ORDER BY id", (study_id,))
+        return expand_calls(self.path, ((r["id"], r["round"], r["record"]) for r in rows))
 
     def llm_totals(self, study_id: int) -> dict[str, float]:
         r = self.conn.execute(
