@@ -149,21 +149,32 @@ def start(cfg: RunConfig, store_path: str | Path, study: str | None = None, *, l
 
 
 def reopen(store_path: str | Path, study: str | None = None, *, budget: int | None = None,
-           on_trial: TrialCallback | None = None, executor: dict[str, Any] | None = None) -> Run:
+           on_trial: TrialCallback | None = None, executor: dict[str, Any] | None = None,
+           llm_base_url: str | None = None, llm_api_key_env: str | None = None,
+           trust_stored_llm: bool = False) -> Run:
     """Reopen a stored study to continue it (``llmnas resume``); ``budget`` may extend it and
     ``executor`` (keys of :class:`~llmnas.config.ExecutorSettings`) may move it elsewhere: the
-    trials do not depend on where evaluations run."""
+    trials do not depend on where evaluations run. A stored LLM endpoint or API-key variable is
+    used only when named again (``llm_base_url``, ``llm_api_key_env``) or ``trust_stored_llm``
+    (see :mod:`llmnas.resume_llm`)."""
+    from .resume_llm import confirm_llm
+
     store = Store(store_path, create=False)
     try:
         info = store.get_study(study)
         data = {k: v for k, v in info.config.items() if k != "resolved"}
         _check_writer(info)
+        llm = confirm_llm(data.get("llm"), info.name, base_url=llm_base_url, api_key_env=llm_api_key_env,
+                          trust=trust_stored_llm)
+        llm_moved = llm != data.get("llm")
+        if llm_moved:
+            data["llm"] = llm
         if budget is not None:
             data["budget"] = budget
         if executor:
             data["executor"] = executor if "kind" in executor else {**data.get("executor", {}), **executor}
         cfg = make_config(data, where="stored config")
-        if budget is not None or executor:
+        if budget is not None or executor or llm_moved:
             problem, _, _ = prepare(cfg)
             store.update_config(info.id, resolved_config(cfg, problem))
             info = store.get_study(info.name)
@@ -205,9 +216,24 @@ def search(store: str | Path | None = None, study: str | None = None, **config: 
         run.store.close()
 
 
+def finished_summary(store_path: str | Path, study: str | None, budget: int | None) -> RunSummary | None:
+    """The summary of a finished study when a resume would add nothing (no new budget), read
+    without building its space or evaluator (which may import code); else None."""
+    if budget is not None:
+        return None
+    with Store(store_path, create=False) as store:
+        info = store.get_study(study)
+        return summarize(store, info) if info.status == "finished" else None
+
+
 def resume(store: str | Path, study: str | None = None, budget: int | None = None,
-           executor: dict[str, Any] | None = None) -> RunSummary:
-    run = reopen(store, study, budget=budget, executor=executor)
+           executor: dict[str, Any] | None = None, *, llm_base_url: str | None = None,
+           llm_api_key_env: str | None = None, trust_stored_llm: bool = False) -> RunSummary:
+    done = finished_summary(store, study, budget)
+    if done is not None:
+        return done
+    run = reopen(store, study, budget=budget, executor=executor, llm_base_url=llm_base_url,
+                 llm_api_key_env=llm_api_key_env, trust_stored_llm=trust_stored_llm)
     try:
         return run.run()
     finally:

@@ -221,12 +221,22 @@ def resume(
     workers: Optional[int] = typer.Option(None, "--workers", help="Parallel evaluations (process/ray)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join; default: a local Ray instance."),
     executor_option: List[str] = typer.Option([], "--executor-option", help="Executor setting KEY=VALUE (see search --help)."),
+    llm_base_url: LLMBaseURL = None,
+    llm_api_key_env: LLMKeyEnv = None,
+    trust_stored_llm: bool = typer.Option(False, "--trust-stored-llm", help="Use the LLM endpoint and API-key variable the run file names (else name them again)."),
 ) -> None:
     """Continue a stopped or killed run where it left off (on any executor: the trials are the same)."""
-    from .api import reopen
+    from .api import finished_summary, reopen
 
     exec_cfg = _executor_config(None, executor, workers, ray_address, executor_option)
-    _execute(reopen(run, study, budget=budget, executor=exec_cfg), quiet)
+    done = finished_summary(run, study, budget) if not exec_cfg else None
+    if done is not None:
+        err_console.print(f"study {done.study!r} is finished ({done.stop_reason}); nothing to resume (extend it with --budget N)",
+                          markup=False, highlight=False)
+        _print_summary(done)
+        return
+    _execute(reopen(run, study, budget=budget, executor=exec_cfg, llm_base_url=llm_base_url,
+                    llm_api_key_env=llm_api_key_env, trust_stored_llm=trust_stored_llm), quiet)
 
 
 @app.command()

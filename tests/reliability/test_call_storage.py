@@ -115,7 +115,7 @@ def test_replay_show_and_resume_work_on_new_and_old_format_stores(tmp_path):
             assert [t[1:] for t in _trials(rep)] == reference  # trials reproduced exactly
             shown = run_cli("show", str(src), cwd=tmp_path)
             assert shown.returncode == 0 and "Navigator strategy 1" in shown.stdout, shown.stderr
-            r = run_cli("resume", str(src), "--budget", "20", "-q", cwd=tmp_path, timeout=120)
+            r = run_cli("resume", str(src), "--budget", "20", "--llm-base-url", url, "-q", cwd=tmp_path, timeout=120)
             assert r.returncode == 0, r.stderr
             after = _trials(src)
             assert sum(1 for t in after if t[2] == "ok") == 20

@@ -36,6 +36,10 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
     ]
     if cfg.get("constraints"):
         rows.insert(7, ("over budget", str(cfg.get("over_budget"))))
+    if cfg.get("llm"):
+        from ..resume_llm import describe_llm
+
+        rows.insert(4, ("LLM setup", describe_llm(cfg["llm"])))
     llm = store.llm_totals(study.id)
     if llm["calls"]:
         line = (f"{llm['calls']} calls, {llm['prompt_tokens']:,} prompt + {llm['completion_tokens']:,} completion tokens, "
