@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig, make_config
-from .errors import ConfigError
+from .errors import ConfigError, LlmnasError
 from .problem import Problem, build_problem
 from .runner import History, Runner, RunSummary, TrialCallback, check_requirements, summarize
 from .seeding import child_rng
@@ -99,9 +99,17 @@ class Run:
         self.runner = Runner(store, study, cfg, problem, self.strategy, self.history, on_trial, self.executor)
         self.runner.sink = sink
 
+    created_here = False  # the study was created by this session (see :func:`start`)
+
     def run(self) -> RunSummary:
         try:
             self.runner.run()
+        except LlmnasError:
+            # a config error found only when the run began (e.g. a prompt template): a study with
+            # no trial yet is taken back, so the corrected command can create it again
+            if self.created_here and not self.store.trials(self.study.id):
+                self.store.discard_new_study(self.study.id)
+            raise
         finally:
             try:
                 self.executor.close()
@@ -135,16 +143,29 @@ def start(cfg: RunConfig, store_path: str | Path, study: str | None = None, *, l
     """Create (or, with ``load_if_exists``, reopen) a study and return it ready to run."""
     problem, _, _ = prepare(cfg)
     own = store is None
+    new_file = own and not Path(store_path).exists()
     store = store or Store(store_path)
+    created: StudyInfo | None = None
     try:
-        info = store.create_study(study or default_study_name(cfg), resolved_config(cfg, problem), cfg.seed,
+        name = study or default_study_name(cfg)
+        existed = store.find_study(name) is not None
+        info = store.create_study(name, resolved_config(cfg, problem), cfg.seed,
                                   versions(), load_if_exists=load_if_exists)
-        if load_if_exists:
-            cfg = make_config({k: v for k, v in info.config.items() if k != "resolved"})
-        return Run(store, info, cfg, on_trial)
-    except BaseException:
+        created = None if existed else info
+        if load_if_exists and existed:
+            from .load_conflicts import check_load_if_exists
+
+            cfg = check_load_if_exists(cfg, info)
+        run = Run(store, info, cfg, on_trial)
+        run.created_here = created is not None
+        return run
+    except BaseException as exc:
+        if created is not None and isinstance(exc, LlmnasError):
+            store.discard_new_study(created.id)  # the corrected command can create it again
         if own:
             store.close()
+            if new_file and created is not None and isinstance(exc, LlmnasError):
+                store.remove_files()
         raise
 
 

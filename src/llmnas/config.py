@@ -79,6 +79,15 @@ class RunConfig(BaseModel):
             Constraint.parse(text)
         return v
 
+    @field_validator("llm")
+    @classmethod
+    def _check_llm(cls, v: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+        if v is None:
+            return v
+        from .llm_check import check_llm_section
+
+        return check_llm_section(v)
+
     @model_validator(mode="after")
     def _default_dataset(self) -> "RunConfig":
         if self.dataset is None and self.space == "nb201":

@@ -213,6 +213,26 @@ class Store:
         assert study is not None and study.id == cur.lastrowid
         return study
 
+    def discard_new_study(self, study_id: int) -> None:
+        """Delete a study that has no trial (one whose run could not start), in one transaction."""
+        with self._tx() as c:
+            if c.execute("SELECT COUNT(*) FROM trials WHERE study_id=?", (study_id,)).fetchone()[0]:
+                return
+            for table in ("llm_calls", "events", "states"):
+                c.execute(f"DELETE FROM {table} WHERE study_id=?", (study_id,))
+            c.execute("DELETE FROM studies WHERE id=?", (study_id,))
+
+    def remove_files(self) -> None:
+        """Delete a closed store's file (and its WAL files) when it holds no study."""
+        try:
+            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as c:
+                if c.execute("SELECT COUNT(*) FROM studies").fetchone()[0]:
+                    return
+        except sqlite3.Error:
+            return
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+
     def find_study(self, name: str) -> StudyInfo | None:
         row = self.conn.execute("SELECT * FROM studies WHERE name=?", (name,)).fetchone()
         return self._study(row) if row else None
