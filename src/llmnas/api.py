@@ -242,8 +242,9 @@ def finished_summary(store_path: str | Path, study: str | None, budget: int | No
     without building its space or evaluator (which may import code); else None."""
     if budget is not None:
         return None
-    with Store(store_path, create=False) as store:
+    with Store(store_path, create=False, readonly=True) as store:
         info = store.get_study(study)
+        _check_writer(info)
         return summarize(store, info) if info.status == "finished" else None
 
 

@@ -249,7 +249,7 @@ def show(
     from .report.show import show_study
     from .store import Store
 
-    with Store(run, create=False) as store:
+    with Store(run, create=False, readonly=True) as store:
         show_study(console, store, store.get_study(study), trials)
 
 
@@ -266,7 +266,7 @@ def export(
 
     if format not in ("csv", "json"):
         raise ConfigError(f"unknown export format {format!r} (choices: csv, json)")
-    with Store(run, create=False) as store:
+    with Store(run, create=False, readonly=True) as store:
         text = export_study(store, store.get_study(study), format)
     if output:
         output.write_text(text)

@@ -21,6 +21,7 @@ import json
 import math
 import sqlite3
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -97,6 +98,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
+_TABLES = ("studies", "trials", "states", "llm_calls", "events")
 _TRIAL_COLS = (
     "seq, round, number, key, arch, status, source, note, reason, signal, score, report, "
     "metrics, feasible, eval_seconds, meta"
@@ -130,12 +132,19 @@ class StudyInfo:
 class Store:
     """A SQLite file of studies. Use one Store per process (SQLite handles the locking)."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False) -> None:
+        """``create``: make the file (and its folder) when missing. ``readonly`` (show, export,
+        plot, replay): open without writing anything, so a store on read-only media opens and
+        an empty or foreign file is refused, never turned into a store."""
         self.path = Path(path)
-        if not self.path.exists() and not create:
+        if not self.path.exists() and (not create or readonly):
             raise StoreError(f"run store {str(self.path)!r} not found; check the path (runs are .sqlite files)")
         existed = self.path.exists()
+        self.readonly = readonly
         self._convos = Conversations()
+        if readonly:
+            self._open_readonly()
+            return
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -149,27 +158,57 @@ class Store:
                 f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by llmnas or choose a new path"
             ) from None
 
+    def _open_readonly(self) -> None:
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder, not a run store; give the .sqlite file")
+        if self.path.stat().st_size == 0:
+            raise StoreError(f"{self.path} is empty (0 bytes), not an llmnas run store; point to a file written by llmnas")
+        uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
+        last: Exception | None = None
+        for extra in ("", "&immutable=1"):  # immutable: read-only media, where SQLite cannot make its -shm file
+            try:
+                self.conn = sqlite3.connect(uri + extra, uri=True, timeout=30.0, isolation_level=None)
+                self.conn.row_factory = sqlite3.Row
+                self._check_or_init(init=False)
+                self._check_intact()
+                return
+            except sqlite3.OperationalError as exc:
+                last = exc
+                self.conn.close()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by "
+                                 "llmnas") from None
+        raise StoreError(f"{self.path} cannot be opened for reading ({last}); check its permissions") from None
+
     # ----- file format -------------------------------------------------------------------
-    def _check_or_init(self) -> None:
+    def _check_or_init(self, init: bool = True) -> None:
         c = self.conn
         app_id = c.execute("PRAGMA application_id").fetchone()[0]
         version = c.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id == 0 and version == 0 and not tables:
+        if not init and version == 0 and (app_id == 0 or not tables):
+            raise StoreError(f"{self.path} is not an llmnas run store (no store schema in it); point to a file "
+                             "written by llmnas")
+        if app_id in (0, APP_ID) and version == 0 and not (tables - set(_TABLES)) and not (
+                "studies" in tables and c.execute("SELECT COUNT(*) FROM studies").fetchone()[0]):
+            # a new file (or one whose creation was cut short by an older llmnas): the id, the
+            # tables and the version in one transaction, so a kill or a second creator at any
+            # moment leaves either an empty file or a whole store
             c.execute("PRAGMA journal_mode=WAL")
-            c.execute(f"PRAGMA application_id={APP_ID}")
-            c.executescript(_SCHEMA)
-            c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            c.executescript(f"BEGIN IMMEDIATE; PRAGMA application_id={APP_ID}; {_SCHEMA}"
+                            f" PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            version = c.execute("PRAGMA user_version").fetchone()[0]
         elif app_id != APP_ID:
             raise StoreError(f"{self.path} is an SQLite file but not an llmnas run store; choose another path")
-        elif version != SCHEMA_VERSION:
+        if version != SCHEMA_VERSION:
             newer = version > SCHEMA_VERSION
             raise StoreError(
                 f"{self.path} has store schema v{version}, this llmnas reads v{SCHEMA_VERSION}; "
                 + ("upgrade llmnas: pip install -U llmnas" if newer else "open it with the llmnas version that wrote it, or export it and start a new run")
             )
-        c.execute("PRAGMA synchronous=NORMAL")
-        c.execute("PRAGMA foreign_keys=ON")
+        if init:
+            c.execute("PRAGMA synchronous=NORMAL")
+            c.execute("PRAGMA foreign_keys=ON")
 
     def _check_intact(self) -> None:
         """An existing file whose pages are damaged fails now, with one clear error."""
