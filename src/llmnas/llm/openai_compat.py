@@ -168,8 +168,14 @@ class OpenAITransport:
         return self.model
 
     def redact(self, text: str) -> str:
-        """``text`` with the API key (if any) replaced by ``***``."""
-        return text.replace(self._secret, "***") if self._secret else text
+        """``text`` with the API key (if any), and any 6+ character start or end of it that a
+        server may echo ("sk-abc123..."), replaced by ``***``."""
+        if not self._secret:
+            return text
+        key = self._secret
+        for n in range(len(key), min(len(key), 6) - 1, -1):
+            text = text.replace(key[:n], "***").replace(key[-n:], "***")
+        return text
 
     def _rejected(self, exc: openai.APIStatusError) -> str:
         code = exc.status_code
