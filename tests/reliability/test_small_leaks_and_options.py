@@ -10,7 +10,7 @@ import pytest
 
 from _cli_helpers import run_cli
 from _fake_http import serve_json, stop
-from _fake_llm import LLM_FLAGS
+from _fake_llm import LLM_FLAGS, body_for, collm_reply
 from llmnas.errors import DataError
 from llmnas.spaces.yaml_space import read_space_file
 from llmnas.store import Store
@@ -35,7 +35,7 @@ def test_options_that_compare_equal_are_refused(tmp_path, options, words):
 
 
 def test_distinct_options_of_mixed_types_stay_distinct(tmp_path):
-    space, _, _ = read_space_file(_space(tmp_path, [2, "2", True, "true", 2.5]))
+    space, _, _ = read_space_file(_space(tmp_path, [2, "two", True, "yes", 2.5]))
     assert space.size() == 10
 
 
@@ -50,14 +50,19 @@ def test_a_list_or_null_option_is_named_as_such(tmp_path, bad, what):
 def test_a_key_prefix_echoed_in_a_422_is_not_stored(tmp_path):
     key = "sk-proj-abcdef123456789XYZ"
 
+    n = [0]
+
     def answer(body, headers):
+        n[0] += 1
+        if n[0] <= 2:  # a first round that works (so the run has trials and keeps its events)
+            return 200, body_for(collm_reply(body, n[0])), {}
         return 422, {"error": {"message": f"Incorrect API key provided: {key[:8]}********{key[-4:]}; "
                                           f"key starts {key[:10]}"}}, {}
 
     httpd, url = serve_json(answer)
     out = tmp_path / "r.sqlite"
     try:
-        r = run_cli("search", *LLM_FLAGS, "--llm-base-url", url, "--llm-api-key-env", "K19", "--budget", "4",
+        r = run_cli("search", *LLM_FLAGS, "--llm-base-url", url, "--llm-api-key-env", "K19", "--budget", "30",
                     "--out", str(out), "--study", "x", "-q", cwd=tmp_path, env={"K19": key}, timeout=60)
     finally:
         stop(httpd)
