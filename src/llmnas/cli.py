@@ -21,6 +21,7 @@ from rich.table import Table
 
 from .errors import ConfigError, LlmnasError
 from .cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions
+from .report.safe_text import safe
 
 app = typer.Typer(
     name="llmnas",
@@ -80,7 +81,8 @@ def _run_with_progress(run: Any, quiet: bool) -> Any:
     try:
         return _run_inner(run, quiet)
     except KeyboardInterrupt:
-        err_console.print(f"interrupted: every finished trial is stored; continue with `llmnas resume {run.store.path} --study {run.study.name}`")
+        err_console.print(f"interrupted: every finished trial is stored; continue with `llmnas resume {run.store.path} --study {run.study.name}`",
+                          markup=False, highlight=False)
         raise typer.Exit(130) from None
 
 
@@ -91,7 +93,7 @@ def _run_inner(run: Any, quiet: bool) -> Any:
         return run.run()
     budget = run.cfg.budget
     with _progress(budget) as progress:
-        task = progress.add_task(run.study.name, total=budget, completed=run.history.n_evaluated, info="")
+        task = progress.add_task(safe(run.study.name), total=budget, completed=run.history.n_evaluated, info="")
 
         def on_trial(t: Any, runner: Runner) -> None:
             best = runner.history.best()
@@ -138,7 +140,7 @@ def _executor_config(base: Optional[dict], kind: Optional[str], workers: Optiona
 def _print_summary(summary: Any) -> None:
     best = summary.best
     console.print(
-        f"[bold]{summary.study}[/bold]: stopped on [cyan]{summary.stop_reason}[/cyan] after "
+        f"[bold]{safe(summary.study)}[/bold]: stopped on [cyan]{safe(summary.stop_reason)}[/cyan] after "
         f"{summary.n_evaluated} evaluations ({summary.n_trials} proposals) in {summary.wall_s:.1f} s"
     )
     if best is None:
@@ -146,9 +148,9 @@ def _print_summary(summary: Any) -> None:
         return
     console.print(
         f"best by signal: signal {best.signal:.3f}, report {best.report:.3f}; best report seen "
-        f"{_fmt(summary.best_report_seen, 3)}; arch {json.dumps(best.arch)}"
+        f"{_fmt(summary.best_report_seen, 3)}; arch {safe(json.dumps(best.arch))}"
     )
-    console.print(f"store: {summary.store}")
+    console.print(f"store: {safe(summary.store)}")
 
 
 # ----- commands ------------------------------------------------------------------------------
@@ -270,7 +272,7 @@ def export(
         text = export_study(store, store.get_study(study), format)
     if output:
         output.write_text(text)
-        err_console.print(f"wrote {output}")
+        err_console.print(f"wrote {safe(output)}")
     else:
         sys.stdout.write(text)
 
@@ -367,7 +369,7 @@ def bench(
         return
     _print_bench_table(table)
     n_trials = sum(r["proposals"] for r in rows)
-    console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {nw} workers; results in {out}/ (summary.md, summary.csv, runs.csv)")
+    console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {nw} workers; results in {safe(out)}/ (summary.md, summary.csv, runs.csv)")
 
 
 @app.command("bench-executors")
@@ -456,7 +458,7 @@ def plot(
     if metric not in ("report", "signal"):
         raise ConfigError(f"--metric must be 'report' or 'signal', not {metric!r}")
     path = make_plot(runs, out, metric, title)
-    console.print(f"wrote {path}")
+    console.print(f"wrote {safe(path)}")
 
 
 @app.command("rank-poc")
@@ -496,7 +498,7 @@ def rank_poc_cmd(
     finally:
         client.close()
     wall = time.perf_counter() - t0
-    t = Table(title=f"Kendall tau over {trials} trials of {n} NB201 cells ({dataset} test accuracy), model {settings.model}")
+    t = Table(title=f"Kendall tau over {trials} trials of {n} NB201 cells ({dataset} test accuracy), model {safe(settings.model)}")
     for col in ("ranker", "tau mean ± std", "usable trials", "best ranked first", "worst ranked last"):
         t.add_column(col)
     ok = trials - res.parse_failures
@@ -509,7 +511,7 @@ def rank_poc_cmd(
     if out:
         out.write_text(json.dumps({**res.to_dict(), "llm": settings.model_dump(mode="json"), "calls": calls.records,
                                    "wall_s": wall}, indent=1))
-        console.print(f"wrote {out}")
+        console.print(f"wrote {safe(out)}")
 
 
 def _advance(fn: Any, progress: Progress, task: Any) -> Any:
