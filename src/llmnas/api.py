@@ -55,7 +55,13 @@ def prepare(cfg: RunConfig) -> tuple[Problem, type[Strategy], Any]:
 
 
 def resolved_config(cfg: RunConfig, problem: Problem) -> dict[str, Any]:
-    return {**cfg.model_dump(mode="json"), "resolved": problem.describe()}
+    """The config stored with a run; credentials in LLM URLs (``user:pass@``) are redacted."""
+    from .redact import redact_all
+
+    data = cfg.model_dump(mode="json")
+    if data.get("llm"):
+        data["llm"] = redact_all(data["llm"])
+    return {**data, "resolved": problem.describe()}
 
 
 def default_study_name(cfg: RunConfig) -> str:

@@ -36,8 +36,15 @@ def confirm_llm(llm: dict[str, Any] | None, study: str, *, base_url: str | None 
                 api_key_env: str | None = None, trust: bool = False) -> dict[str, Any] | None:
     """The ``llm`` section a resume may use; raises :class:`ConfigError` when the stored one
     names an endpoint or key variable that this command line did not name or confirm."""
-    if llm is None or trust:
+    if llm is None:
         return llm
+    if trust:
+        hidden = [u for u in stored_endpoints(llm)[0] if "***@" in u]
+        if hidden and not base_url:
+            raise ConfigError(f"study {study!r} used {hidden[0]}, whose credentials were not stored; name the "
+                              "endpoint again with --llm-base-url")
+        if not base_url and not api_key_env:
+            return llm
     out = dict(llm)
     if base_url:
         named = [u.strip() for u in base_url.split(",") if u.strip()]

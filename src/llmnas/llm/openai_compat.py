@@ -20,6 +20,7 @@ from llmnas.errors import ConfigError, EndpointError
 from llmnas.llm.base import Completion, LLMSettings, Request, Usage
 from llmnas.llm.http_guard import http_client, limits
 from llmnas.llm.reply_body import read_completion
+from llmnas.redact import redact_url
 
 _RETRY_STATUS = {408, 409, 429}
 _TIMING_KEYS = ("prompt_n", "prompt_ms", "prompt_per_second",
@@ -49,7 +50,7 @@ class OpenAITransport:
                  fix: str = "start the server or fix --llm-base-url",
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
-        self.endpoint = base_url.rstrip("/")
+        self.endpoint = redact_url(base_url.rstrip("/"))  # printable: no user:password@ (kept for requests only)
         self.model = model
         self._label = label
         self._fix = fix
@@ -57,7 +58,7 @@ class OpenAITransport:
         self._modes = list(schema_modes if settings.structured_output == "auto" else ("prompt",))
         self._sleep = sleep
         self._rng = random.Random()  # jitter only; never affects results
-        self._client = openai.OpenAI(base_url=self.endpoint, api_key=api_key or "none",
+        self._client = openai.OpenAI(base_url=base_url.rstrip("/"), api_key=api_key or "none",
                                      max_retries=0, timeout=settings.timeout_s,
                                      http_client=http_client(timeout=settings.timeout_s))
 
