@@ -61,7 +61,9 @@ def resolved_config(cfg: RunConfig, problem: Problem) -> dict[str, Any]:
     data = cfg.model_dump(mode="json")
     if data.get("llm"):
         data["llm"] = redact_all(data["llm"])
-    return {**data, "resolved": problem.describe()}
+    from .space_fingerprint import space_fingerprint
+
+    return {**data, "resolved": {**problem.describe(), "space_fingerprint": space_fingerprint(problem.space)}}
 
 
 def default_study_name(cfg: RunConfig) -> str:
@@ -80,6 +82,9 @@ class Run:
     def __init__(self, store: Store, study: StudyInfo, cfg: RunConfig, on_trial: TrialCallback | None = None,
                  llm: Any = None) -> None:
         problem, strategy_cls, settings = prepare(cfg)
+        from .space_fingerprint import check_space_unchanged
+
+        check_space_unchanged(study.config, problem.space, study.name)
         self.store, self.study, self.cfg, self.problem = store, study, cfg, problem
         self.history = History()
         interrupted = _interrupted_round(store, study)
@@ -203,6 +208,9 @@ def reopen(store_path: str | Path, study: str | None = None, *, budget: int | No
         cfg = make_config(data, where="stored config")
         if budget is not None or executor or llm_moved:
             problem, _, _ = prepare(cfg)
+            from .space_fingerprint import check_space_unchanged
+
+            check_space_unchanged(info.config, problem.space, info.name)
             store.update_config(info.id, resolved_config(cfg, problem))
             info = store.get_study(info.name)
         return Run(store, info, cfg, on_trial)
