@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import time
 import urllib.parse
@@ -157,6 +158,24 @@ class Store:
             raise StoreError(
                 f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by llmnas or choose a new path"
             ) from None
+        self._ident = self._file_ident()
+
+    def _file_ident(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def _check_file(self) -> None:
+        """Before each write: the file this store opened must still be at its path (a store
+        deleted or replaced mid-run would otherwise take every later trial with it, silently)."""
+        now = self._file_ident()
+        if now != self._ident:
+            what = "deleted" if now is None else "replaced by another file"
+            raise StoreError(f"the run store {self.path} was {what} while this run was writing to it; the trials "
+                             "written to it are gone with it: stop whatever removes it, then start the run again "
+                             "(or resume it from a backup)")
 
     def _open_readonly(self) -> None:
         if self.path.is_dir():
@@ -229,6 +248,7 @@ class Store:
         self.close()
 
     def _tx(self) -> "_Tx":
+        self._check_file()
         return _Tx(self.conn)
 
     # ----- studies -----------------------------------------------------------------------
