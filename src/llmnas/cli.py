@@ -271,7 +271,10 @@ def export(
     with Store(run, create=False, readonly=True) as store:
         text = export_study(store, store.get_study(study), format)
     if output:
-        output.write_text(text)
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {output} ({exc.strerror}); check that its folder exists and is writable") from None
         err_console.print(f"wrote {safe(output)}")
     else:
         sys.stdout.write(text)
@@ -346,6 +349,8 @@ def bench(
     if space.endswith((".yaml", ".yml")):
         ds = [None]
     out = out or Path("bench-out") / time.strftime("%Y%m%d-%H%M%S")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; bench writes a folder of runs, give a folder path")
     tasks = B.plan(_split(strategies), ds, budget_list, _seeds(seeds, seed_start), base, out)
     n_runs = sum(len(t.seeds) for t in tasks)
     t0 = time.perf_counter()
@@ -457,7 +462,12 @@ def plot(
 
     if metric not in ("report", "signal"):
         raise ConfigError(f"--metric must be 'report' or 'signal', not {metric!r}")
-    path = make_plot(runs, out, metric, title)
+    if out.parent and not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: folder {out.parent} does not exist; create it or choose another path")
+    try:
+        path = make_plot(runs, out, metric, title)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out} ({exc.strerror}); check that its folder is writable") from None
     console.print(f"wrote {safe(path)}")
 
 

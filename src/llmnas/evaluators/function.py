@@ -67,6 +67,8 @@ class FunctionEvaluator(Evaluator):
                 if name == self.report_name and self.signal_name in metrics:
                     continue
                 raise EvaluationError(f"{self.spec or 'evaluator'} returned no number for {name!r}; its keys: {', '.join(metrics)}")
+            if math.isinf(metrics[name]):
+                raise EvaluationError(f"{self.spec or 'evaluator'} returned {metrics[name]} for {name!r}; return a finite number")
         signal = metrics[self.signal_name]
         return Result(signal, metrics.get(self.report_name, signal), metrics)
 

@@ -51,10 +51,27 @@ Validate = Callable[[Any], "str | None"]
 PARSE_STATUSES = ("ok", "repaired", "failed", "none")
 
 
+def check_base_url(url: str | None) -> str | None:
+    """An http(s) URL with a host, else ValueError naming the problem."""
+    if url is None:
+        return url
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as exc:
+        raise ValueError(f"base URL {url!r} is malformed ({exc}); write it like http://127.0.0.1:8000/v1") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base URL {url!r} needs http:// or https:// and a host, e.g. http://127.0.0.1:8000/v1")
+    return url
+
+
 class EndpointSettings(pydantic.BaseModel, extra="forbid"):
     """One server of an endpoint pool (``llm.endpoints``); unset fields come from the llm section."""
 
     base_url: str
+    _url = pydantic.field_validator("base_url")(classmethod(lambda cls, v: check_base_url(v)))
     model: str | None = None
     api_key_env: str | None = None
     max_concurrency: int | None = pydantic.Field(None, ge=1)
@@ -68,6 +85,7 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     #: (``auto``: the only model the endpoint lists)
     model: str = "qwen2.5-coder-0.5b"
     base_url: str | None = None
+    _url = pydantic.field_validator("base_url")(classmethod(lambda cls, v: check_base_url(v)))
     #: NAME of the environment variable holding the API key; the value is never stored
     api_key_env: str | None = None
     #: several OpenAI-compatible servers used in parallel (``--llm-base-url URL1,URL2``), see

@@ -146,14 +146,27 @@ class Store:
         if readonly:
             self._open_readonly()
             return
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder; give a file path for the run store (e.g. {self.path / 'run.sqlite'})")
         if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise StoreError(f"cannot create the folder of {self.path}: a part of it is a file; choose another --out") from None
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder of {self.path} ({exc.strerror}); choose another --out") from None
         try:
             self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
             self.conn.row_factory = sqlite3.Row
             self._check_or_init()
             if existed:
                 self._check_intact()
+        except sqlite3.OperationalError as exc:
+            if "unable to open" not in str(exc):
+                raise StoreError(f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by "
+                                 "llmnas or choose a new path") from None
+            raise StoreError(f"cannot open or create the run store {self.path} ({exc}); check that its folder exists "
+                             "and is writable, or choose another --out") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by llmnas or choose a new path"
@@ -464,14 +477,40 @@ class _Tx:
         self.conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _write_error(exc) from None
         return self.conn
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as err:
+                self._rollback()
+                raise _write_error(err) from None
+            return False
+        self._rollback()
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _write_error(exc) from None
+        return False
+
+    def _rollback(self) -> None:
+        try:
             self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite may have rolled back already (disk full)
+
+
+def _write_error(exc: sqlite3.OperationalError) -> StoreError:
+    """One line for a write the store could not make (disk full, read-only file, locked)."""
+    text = str(exc)
+    fix = ("free disk space, then `llmnas resume` continues from the last stored trial" if "full" in text else
+           "make the file writable or choose another --out" if "readonly" in text else
+           "another process holds the store; wait for it, then retry" if "locked" in text else
+           "check the disk, then `llmnas resume`")
+    return StoreError(f"cannot write the run store ({text}); {fix}")
 
 
 def iter_store_files(path: str | Path) -> Iterator[Path]:
