@@ -289,9 +289,18 @@ def _seeds(text: str, start: int) -> list[int]:
     text = text.strip()
     try:
         if "," in text:
-            return [int(s) for s in _split(text)]
-        if "-" in text:
+            seeds = [int(s) for s in _split(text)]
+            dupes = sorted({s for s in seeds if seeds.count(s) > 1})
+            if dupes:
+                raise ConfigError(f"--seeds {text!r} lists seed {dupes[0]} more than once; each seed is one run, "
+                                  "give distinct seeds")
+            if not seeds:
+                raise ConfigError(f"--seeds {text!r} lists no seed; give a count (10), a list (1,2,3) or a range (1000-1199)")
+            return seeds
+        if "-" in text.lstrip("-"):
             a, b = text.split("-", 1)
+            if int(b) < int(a):
+                raise ConfigError(f"--seeds {text!r} is an empty range; write the smaller seed first, e.g. {b}-{a}")
             return list(range(int(a), int(b) + 1))
         n = int(text)
     except ValueError:
@@ -345,6 +354,11 @@ def bench(
         budget_list = [int(b) for b in _split(budgets)]
     except ValueError:
         raise ConfigError(f"--budgets {budgets!r} must be comma-separated integers") from None
+    for flag, items in (("--strategies", _split(strategies)), ("--budgets", budget_list), ("--datasets", _split(datasets))):
+        if flag != "--datasets" and not items:
+            raise ConfigError(f"{flag} names nothing; give e.g. {'rs,rea,ls' if flag == '--strategies' else '100'}")
+        if len(set(items)) != len(items):
+            raise ConfigError(f"{flag} names {sorted({i for i in items if items.count(i) > 1})[0]} twice; give each once")
     ds: list[str | None] = list(_split(datasets)) or [None]
     if space.endswith((".yaml", ".yml")):
         ds = [None]
