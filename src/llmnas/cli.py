@@ -39,6 +39,24 @@ err_console = Console(stderr=True, width=_WIDTH)
 @app.callback()
 def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
     """``--debug`` is read by :func:`main`, which decides how errors are shown."""
+    from .evaluators.function import ON_CODE
+
+    if _say_code not in ON_CODE:
+        ON_CODE.append(_say_code)
+
+
+def _say_code(yaml_path: Path, found: list[tuple[str, Optional[str]]]) -> None:
+    """Before a space's Python code runs: which code, from where (once per module)."""
+    for spec, file in found:
+        if spec in _SAID:
+            continue
+        _SAID.add(spec)
+        where = file or "the Python path"
+        err_console.print(f"note: space {yaml_path} runs Python code: {spec} from {where}", markup=False, highlight=False,
+                          soft_wrap=True)
+
+
+_SAID: set[str] = set()
 
 
 # ----- helpers -------------------------------------------------------------------------------

@@ -171,6 +171,9 @@ def build_yaml_problem(path: str | Path):  # type: ignore[no-untyped-def]
         evaluator = TableEvaluator(space, table_path, ev["signal"], ev["report"], ev["higher_is_better"], ev["costs"])
         space.restrict_to(evaluator.row_keys())
     else:
+        from ..evaluators.function import announce_code
+
+        announce_code(Path(path), [ev["callable"], *([ev["costs_callable"]] if ev["costs_callable"] else [])], base)
         fn = load_callable(ev["callable"], base)
         cost_fn = load_callable(ev["costs_callable"], base) if ev["costs_callable"] else None
         if ev["costs"] and cost_fn is None:
