@@ -74,7 +74,7 @@ def expand_calls(path: Path, rows: Iterable[tuple[int, Any, str]]) -> list[dict[
     for row_id, round_, blob in rows:
         try:
             rec = json.loads(blob)
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):
             raise StoreError(f"{path}: LLM call row {row_id} is not valid JSON; the store was changed outside "
                              "llmnas (restore it from a backup)") from None
         if not isinstance(rec, dict):

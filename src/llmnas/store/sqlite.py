@@ -113,6 +113,48 @@ def _num(x: float | None) -> float | None:
     return None if math.isnan(x) else x
 
 
+def _bad(path: Path, where: str, field: str, what: str) -> StoreError:
+    return StoreError(f"{path}: {where} has a bad {field} ({what}); the store was changed outside llmnas: "
+                      "restore it from a backup, or delete that row")
+
+
+def _json(path: Path, text: Any, want: type, where: str, field: str) -> Any:
+    """A JSON column's value, which must be of type ``want`` (crafted rows get one clear error)."""
+    if not isinstance(text, str):
+        raise _bad(path, where, field, f"{type(text).__name__}, not JSON text")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _bad(path, where, field, "nested too deeply") from None
+    except ValueError:
+        raise _bad(path, where, field, "not valid JSON") from None
+    if not isinstance(value, want):
+        raise _bad(path, where, field, f"a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _int(path: Path, v: Any, where: str, field: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _bad(path, where, field, f"{v!r} is not an integer")
+    return v
+
+
+def _real(path: Path, v: Any, where: str, field: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _bad(path, where, field, f"{v!r} is not a number")
+    return float(v)
+
+
+def _opt_real(path: Path, v: Any, where: str, field: str) -> float | None:
+    return None if v is None else _real(path, v, where, field)
+
+
+def _str(path: Path, v: Any, where: str, field: str) -> str:
+    if not isinstance(v, str):
+        raise _bad(path, where, field, f"{v!r} is not text")
+    return v
+
+
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=True)
 
@@ -326,11 +368,15 @@ class Store:
                 return s
         raise StoreError(f"no study {name!r} in {self.path}; it has: {', '.join(s.name for s in studies) or 'none'}")
 
-    @staticmethod
-    def _study(row: sqlite3.Row) -> StudyInfo:
+    def _study(self, row: sqlite3.Row) -> StudyInfo:
+        where = f"study row {row['id']}"
         return StudyInfo(
-            row["id"], row["name"], json.loads(row["config"]), row["seed"], json.loads(row["versions"]),
-            row["created_at"], row["updated_at"], row["status"], row["stop_reason"],
+            _int(self.path, row["id"], "studies", "id"), _str(self.path, row["name"], where, "name"),
+            _json(self.path, row["config"], dict, where, "config"), _int(self.path, row["seed"], where, "seed"),
+            _json(self.path, row["versions"], dict, where, "versions"),
+            _real(self.path, row["created_at"], where, "created_at"), _real(self.path, row["updated_at"], where, "updated_at"),
+            _str(self.path, row["status"], where, "status"),
+            None if row["stop_reason"] is None else _str(self.path, row["stop_reason"], where, "stop_reason"),
         )
 
     def set_status(self, study_id: int, status: str, stop_reason: str | None = None) -> None:
@@ -383,7 +429,11 @@ class Store:
 
     def load_state(self, study_id: int) -> tuple[int, str, dict[str, Any]] | None:
         row = self.conn.execute("SELECT round, phase, state FROM states WHERE study_id=?", (study_id,)).fetchone()
-        return (row["round"], row["phase"], json.loads(row["state"])) if row else None
+        if not row:
+            return None
+        where = f"strategy state of study {study_id}"
+        return (_int(self.path, row["round"], where, "round"), _str(self.path, row["phase"], where, "phase"),
+                _json(self.path, row["state"], dict, where, "state"))
 
     @staticmethod
     def _trial_row(t: Trial) -> tuple:
@@ -399,13 +449,17 @@ class Store:
         ).fetchall()
         return [self._row_trial(r) for r in rows]
 
-    @staticmethod
-    def _row_trial(r: sqlite3.Row) -> Trial:
+    def _row_trial(self, r: sqlite3.Row) -> Trial:
+        p, w = self.path, f"trial row seq {r['seq']!r}"
         return Trial(
-            seq=r["seq"], round=r["round"], number=r["number"], key=r["key"], arch=json.loads(r["arch"]),
-            status=r["status"], source=r["source"], note=r["note"], reason=r["reason"], signal=r["signal"],
-            score=r["score"], report=r["report"], metrics=json.loads(r["metrics"]), feasible=bool(r["feasible"]),
-            eval_seconds=r["eval_seconds"], meta=json.loads(r["meta"]),
+            seq=_int(p, r["seq"], w, "seq"), round=_int(p, r["round"], w, "round"),
+            number=None if r["number"] is None else _int(p, r["number"], w, "number"), key=_str(p, r["key"], w, "key"),
+            arch=_json(p, r["arch"], dict, w, "arch"), status=_str(p, r["status"], w, "status"),
+            source=_str(p, r["source"], w, "source"), note=_str(p, r["note"], w, "note"), reason=_str(p, r["reason"], w, "reason"),
+            signal=_opt_real(p, r["signal"], w, "signal"), score=_opt_real(p, r["score"], w, "score"),
+            report=_opt_real(p, r["report"], w, "report"), metrics=_json(p, r["metrics"], dict, w, "metrics"),
+            feasible=bool(_int(p, r["feasible"], w, "feasible")), eval_seconds=_real(p, r["eval_seconds"], w, "eval_seconds"),
+            meta=_json(p, r["meta"], dict, w, "meta"),
         )
 
     # ----- LLM calls and events ---------------------------------------------------------------
