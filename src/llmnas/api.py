@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig, make_config
-from .errors import ConfigError, LlmnasError
+from .errors import ConfigError, DataError
 from .problem import Problem, build_problem
 from .runner import History, Runner, RunSummary, TrialCallback, check_requirements, summarize
 from .seeding import child_rng
@@ -76,6 +76,9 @@ def default_store_path(cfg: RunConfig) -> Path:
     return Path("runs") / f"{default_study_name(cfg)}-{time.strftime('%Y%m%d-%H%M%S')}.sqlite"
 
 
+_SETUP_ERRORS = (ConfigError, DataError)  # a setting to fix, not a fault of a server or the store
+
+
 class Run:
     """An open study: its store, runner and strategy, ready to ``run()``."""
 
@@ -115,9 +118,10 @@ class Run:
     def run(self) -> RunSummary:
         try:
             self.runner.run()
-        except LlmnasError:
+        except _SETUP_ERRORS:
             # a config error found only when the run began (e.g. a prompt template): a study with
-            # no trial yet is taken back, so the corrected command can create it again
+            # no trial yet is taken back, so the corrected command can create it again (an
+            # endpoint fault keeps its stopped study: `resume` continues once the server is fixed)
             if self.created_here and not self.store.trials(self.study.id):
                 self.store.discard_new_study(self.study.id)
             raise
@@ -171,11 +175,11 @@ def start(cfg: RunConfig, store_path: str | Path, study: str | None = None, *, l
         run.created_here = created is not None
         return run
     except BaseException as exc:
-        if created is not None and isinstance(exc, LlmnasError):
+        if created is not None and isinstance(exc, _SETUP_ERRORS):
             store.discard_new_study(created.id)  # the corrected command can create it again
         if own:
             store.close()
-            if new_file and created is not None and isinstance(exc, LlmnasError):
+            if new_file and created is not None and isinstance(exc, _SETUP_ERRORS):
                 store.remove_files()
         raise
 

@@ -71,10 +71,14 @@ class EndpointSettings(pydantic.BaseModel, extra="forbid"):
     """One server of an endpoint pool (``llm.endpoints``); unset fields come from the llm section."""
 
     base_url: str
-    _url = pydantic.field_validator("base_url")(classmethod(lambda cls, v: check_base_url(v)))
     model: str | None = None
     api_key_env: str | None = None
     max_concurrency: int | None = pydantic.Field(None, ge=1)
+
+    @pydantic.field_validator("base_url")
+    @classmethod
+    def _check_url(cls, v: str) -> str | None:
+        return check_base_url(v)
 
 
 class LLMSettings(pydantic.BaseModel, extra="forbid"):
@@ -85,7 +89,6 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     #: (``auto``: the only model the endpoint lists)
     model: str = "qwen2.5-coder-0.5b"
     base_url: str | None = None
-    _url = pydantic.field_validator("base_url")(classmethod(lambda cls, v: check_base_url(v)))
     #: NAME of the environment variable holding the API key; the value is never stored
     api_key_env: str | None = None
     #: several OpenAI-compatible servers used in parallel (``--llm-base-url URL1,URL2``), see
@@ -129,6 +132,11 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
 
     price_in_per_mtok: float | None = None
     price_out_per_mtok: float | None = None
+
+    @pydantic.field_validator("base_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        return check_base_url(v)
 
 
 @dataclass(frozen=True)
