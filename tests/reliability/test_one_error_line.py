@@ -36,6 +36,7 @@ def good_store(tmp_path_factory):
     return p
 
 
+@pytest.mark.slow  # several CLI runs: >10 s on a busy 2-core machine
 def test_unusable_output_paths(tmp_path, good_store):
     (tmp_path / "afile").write_text("x")
     rs = ["search", "--strategy", "rs", "--budget", "3", "-q"]

@@ -3,10 +3,13 @@ interpreted (9), and terminal control sequences in stored text are stripped on d
 
 from __future__ import annotations
 
+import pytest
+
 from _cli_helpers import run_cli
 from llmnas.store import Store
 
 
+@pytest.mark.slow  # several CLI runs: >10 s on a busy 2-core machine
 def test_markup_in_names_and_paths_prints_literally(tmp_path):
     for study in ("[/]", "a[b]c", "[bold red]x"):
         out = tmp_path / "m.sqlite"

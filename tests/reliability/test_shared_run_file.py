@@ -5,6 +5,8 @@ imports nothing from its space."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import sqlite3
 
@@ -32,6 +34,7 @@ def _one_error(err):
     return lines[0]
 
 
+@pytest.mark.slow  # several CLI runs: >10 s on a busy 2-core machine
 def test_resume_of_a_received_run_file_needs_its_endpoint_and_key_named(tmp_path):
     theirs, their_url, their_seen = _server()
     mine, my_url, my_seen = _server()

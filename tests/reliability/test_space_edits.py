@@ -3,6 +3,8 @@ line naming the fix, instead of mixing two spaces in one run (10); an unchanged 
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from _cli_helpers import run_cli
@@ -15,6 +17,7 @@ def _write(p, options):
                              "evaluator": {"type": "table", "path": "t.csv", "signal": "val", "report": "test"}}))
 
 
+@pytest.mark.slow  # several CLI runs: >10 s on a busy 2-core machine
 def test_resume_after_the_space_file_changed_is_refused(tmp_path):
     space = tmp_path / "s.yaml"
     _write(space, [1, 2, 3, 4])

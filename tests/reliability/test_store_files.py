@@ -44,6 +44,7 @@ def test_a_file_whose_creation_was_cut_short_opens(tmp_path):
 _CREATE = "import sys; sys.path.insert(0, {src!r}); from llmnas.store import Store; Store(sys.argv[1]).close()"
 
 
+@pytest.mark.slow  # several CLI runs: >10 s on a busy 2-core machine
 def test_kills_and_concurrent_creators_never_wedge_a_new_store(tmp_path):
     code = _CREATE.format(src=SRC)
     for i in range(12):  # kill creators at spread-out moments
