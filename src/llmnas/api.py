@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig, make_config
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .problem import Problem, build_problem
 from .runner import History, Runner, RunSummary, TrialCallback, check_requirements, summarize
 from .seeding import child_rng
@@ -57,7 +57,15 @@ def prepare(cfg: RunConfig) -> tuple[Problem, type[Strategy], Any]:
 
 
 def resolved_config(cfg: RunConfig, problem: Problem) -> dict[str, Any]:
-    return {**cfg.model_dump(mode="json"), "resolved": problem.describe()}
+    """The config stored with a run; credentials in LLM URLs (``user:pass@``) are redacted."""
+    from .redact import redact_all
+
+    data = cfg.model_dump(mode="json")
+    if data.get("llm"):
+        data["llm"] = redact_all(data["llm"])
+    from .space_fingerprint import space_fingerprint
+
+    return {**data, "resolved": {**problem.describe(), "space_fingerprint": space_fingerprint(problem.space)}}
 
 
 def default_study_name(cfg: RunConfig) -> str:
@@ -70,12 +78,18 @@ def default_store_path(cfg: RunConfig) -> Path:
     return Path("runs") / f"{default_study_name(cfg)}-{time.strftime('%Y%m%d-%H%M%S')}.sqlite"
 
 
+_SETUP_ERRORS = (ConfigError, DataError)  # a setting to fix, not a fault of a server or the store
+
+
 class Run:
     """An open study: its store, runner and strategy, ready to ``run()``."""
 
     def __init__(self, store: Store, study: StudyInfo, cfg: RunConfig, on_trial: TrialCallback | None = None,
                  llm: Any = None) -> None:
         problem, strategy_cls, settings = prepare(cfg)
+        from .space_fingerprint import check_space_unchanged
+
+        check_space_unchanged(study.config, problem.space, study.name)
         self.store, self.study, self.cfg, self.problem = store, study, cfg, problem
         self.history = History()
         interrupted = _interrupted_round(store, study)
@@ -101,9 +115,18 @@ class Run:
         self.runner = Runner(store, study, cfg, problem, self.strategy, self.history, on_trial, self.executor)
         self.runner.sink = sink
 
+    created_here = False  # the study was created by this session (see :func:`start`)
+
     def run(self) -> RunSummary:
         try:
             self.runner.run()
+        except _SETUP_ERRORS:
+            # a config error found only when the run began (e.g. a prompt template): a study with
+            # no trial yet is taken back, so the corrected command can create it again (an
+            # endpoint fault keeps its stopped study: `resume` continues once the server is fixed)
+            if self.created_here and not self.store.trials(self.study.id):
+                self.store.discard_new_study(self.study.id)
+            raise
         finally:
             try:
                 self.executor.close()
@@ -137,36 +160,63 @@ def start(cfg: RunConfig, store_path: str | Path, study: str | None = None, *, l
     """Create (or, with ``load_if_exists``, reopen) a study and return it ready to run."""
     problem, _, _ = prepare(cfg)
     own = store is None
+    new_file = own and not Path(store_path).exists()
     store = store or Store(store_path)
+    created: StudyInfo | None = None
     try:
-        info = store.create_study(study or default_study_name(cfg), resolved_config(cfg, problem), cfg.seed,
+        name = study or default_study_name(cfg)
+        existed = store.find_study(name) is not None
+        info = store.create_study(name, resolved_config(cfg, problem), cfg.seed,
                                   versions(), load_if_exists=load_if_exists)
-        if load_if_exists:
-            cfg = make_config({k: v for k, v in info.config.items() if k != "resolved"})
-        return Run(store, info, cfg, on_trial)
-    except BaseException:
+        created = None if existed else info
+        if load_if_exists and existed:
+            from .load_conflicts import check_load_if_exists
+
+            cfg = check_load_if_exists(cfg, info)
+        run = Run(store, info, cfg, on_trial)
+        run.created_here = created is not None
+        return run
+    except BaseException as exc:
+        if created is not None and isinstance(exc, _SETUP_ERRORS):
+            store.discard_new_study(created.id)  # the corrected command can create it again
         if own:
             store.close()
+            if new_file and created is not None and isinstance(exc, _SETUP_ERRORS):
+                store.remove_files()
         raise
 
 
 def reopen(store_path: str | Path, study: str | None = None, *, budget: int | None = None,
-           on_trial: TrialCallback | None = None, executor: dict[str, Any] | None = None) -> Run:
+           on_trial: TrialCallback | None = None, executor: dict[str, Any] | None = None,
+           llm_base_url: str | None = None, llm_api_key_env: str | None = None,
+           trust_stored_llm: bool = False) -> Run:
     """Reopen a stored study to continue it (``llmnas resume``); ``budget`` may extend it and
     ``executor`` (keys of :class:`~llmnas.config.ExecutorSettings`) may move it elsewhere: the
-    trials do not depend on where evaluations run."""
+    trials do not depend on where evaluations run. A stored LLM endpoint or API-key variable is
+    used only when named again (``llm_base_url``, ``llm_api_key_env``) or ``trust_stored_llm``
+    (see :mod:`llmnas.resume_llm`)."""
+    from .resume_llm import confirm_llm
+
     store = Store(store_path, create=False)
     try:
         info = store.get_study(study)
         data = {k: v for k, v in info.config.items() if k != "resolved"}
         _check_writer(info)
+        llm = confirm_llm(data.get("llm"), info.name, base_url=llm_base_url, api_key_env=llm_api_key_env,
+                          trust=trust_stored_llm)
+        llm_moved = llm != data.get("llm")
+        if llm_moved:
+            data["llm"] = llm
         if budget is not None:
             data["budget"] = budget
         if executor:
             data["executor"] = executor if "kind" in executor else {**data.get("executor", {}), **executor}
         cfg = make_config(data, where="stored config")
-        if budget is not None or executor:
+        if budget is not None or executor or llm_moved:
             problem, _, _ = prepare(cfg)
+            from .space_fingerprint import check_space_unchanged
+
+            check_space_unchanged(info.config, problem.space, info.name)
             store.update_config(info.id, resolved_config(cfg, problem))
             info = store.get_study(info.name)
         return Run(store, info, cfg, on_trial)
@@ -207,9 +257,25 @@ def search(store: str | Path | None = None, study: str | None = None, **config: 
         run.store.close()
 
 
+def finished_summary(store_path: str | Path, study: str | None, budget: int | None) -> RunSummary | None:
+    """The summary of a finished study when a resume would add nothing (no new budget), read
+    without building its space or evaluator (which may import code); else None."""
+    if budget is not None:
+        return None
+    with Store(store_path, create=False, readonly=True) as store:
+        info = store.get_study(study)
+        _check_writer(info)
+        return summarize(store, info) if info.status == "finished" else None
+
+
 def resume(store: str | Path, study: str | None = None, budget: int | None = None,
-           executor: dict[str, Any] | None = None) -> RunSummary:
-    run = reopen(store, study, budget=budget, executor=executor)
+           executor: dict[str, Any] | None = None, *, llm_base_url: str | None = None,
+           llm_api_key_env: str | None = None, trust_stored_llm: bool = False) -> RunSummary:
+    done = finished_summary(store, study, budget)
+    if done is not None:
+        return done
+    run = reopen(store, study, budget=budget, executor=executor, llm_base_url=llm_base_url,
+                 llm_api_key_env=llm_api_key_env, trust_stored_llm=trust_stored_llm)
     try:
         return run.run()
     finally:

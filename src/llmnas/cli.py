@@ -23,6 +23,7 @@ from .errors import ConfigError, LlmnasError
 from .wording import plural
 from . import cli_help as H
 from .cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions
+from .report.safe_text import safe
 
 app = typer.Typer(
     name="llmnas",
@@ -50,6 +51,24 @@ def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for
           version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                        help="Print the version and exit.")) -> None:
     """``--debug`` is read by :func:`main`, which decides how errors are shown."""
+    from .evaluators.function import ON_CODE
+
+    if _say_code not in ON_CODE:
+        ON_CODE.append(_say_code)
+
+
+def _say_code(yaml_path: Path, found: list[tuple[str, Optional[str]]]) -> None:
+    """Before a space's Python code runs: which code, from where (once per module)."""
+    for spec, file in found:
+        if spec in _SAID:
+            continue
+        _SAID.add(spec)
+        where = file or "the Python path"
+        err_console.print(f"note: space {yaml_path} runs Python code: {spec} from {where}", markup=False, highlight=False,
+                          soft_wrap=True)
+
+
+_SAID: set[str] = set()
 
 
 # ----- helpers -------------------------------------------------------------------------------
@@ -98,7 +117,8 @@ def _run_with_progress(run: Any, quiet: bool) -> Any:
     try:
         return _run_inner(run, quiet)
     except KeyboardInterrupt:
-        err_console.print(f"interrupted: every finished trial is stored; continue with `llmnas resume {run.store.path} --study {run.study.name}`")
+        err_console.print(f"interrupted: every finished trial is stored; continue with `llmnas resume {run.store.path} --study {run.study.name}`",
+                          markup=False, highlight=False)
         raise typer.Exit(130) from None
 
 
@@ -108,7 +128,7 @@ def _run_inner(run: Any, quiet: bool) -> Any:
 
     if quiet:
         return run.run()
-    with LiveStatus(err_console, run.study.name, run.cfg.budget, run.history.n_evaluated) as status:
+    with LiveStatus(err_console, safe(run.study.name), run.cfg.budget, run.history.n_evaluated) as status:
 
         def on_trial(t: Any, runner: Runner) -> None:
             best = runner.history.best()
@@ -155,7 +175,7 @@ def _executor_config(base: Optional[dict], kind: Optional[str], workers: Optiona
 def _print_summary(summary: Any) -> None:
     best = summary.best
     console.print(
-        f"[bold]{summary.study}[/bold]: stopped on [cyan]{summary.stop_reason}[/cyan] after "
+        f"[bold]{safe(summary.study)}[/bold]: stopped on [cyan]{safe(summary.stop_reason)}[/cyan] after "
         f"{summary.n_evaluated} evaluations ({summary.n_trials} proposals) in {summary.wall_s:.1f} s"
     )
     if best is None:
@@ -163,9 +183,9 @@ def _print_summary(summary: Any) -> None:
         return
     console.print(
         f"best by signal: signal {best.signal:.3f}, report {best.report:.3f}; best report seen "
-        f"{_fmt(summary.best_report_seen, 3)}; arch {json.dumps(best.arch)}"
+        f"{_fmt(summary.best_report_seen, 3)}; arch {safe(json.dumps(best.arch))}"
     )
-    console.print(f"store: {summary.store}")
+    console.print(f"store: {safe(summary.store)}")
 
 
 # ----- commands ------------------------------------------------------------------------------
@@ -241,12 +261,22 @@ def resume(
     workers: Optional[int] = typer.Option(None, "--workers", help="Parallel evaluations (process/ray)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join; default: a local Ray instance."),
     executor_option: List[str] = typer.Option([], "--executor-option", help="Executor setting KEY=VALUE (see search --help)."),
+    llm_base_url: LLMBaseURL = None,
+    llm_api_key_env: LLMKeyEnv = None,
+    trust_stored_llm: bool = typer.Option(False, "--trust-stored-llm", help="Use the LLM endpoint and API-key variable the run file names (else name them again)."),
 ) -> None:
     """Continue a stopped or killed run where it left off (on any executor: the trials are the same)."""
-    from .api import reopen
+    from .api import finished_summary, reopen
 
     exec_cfg = _executor_config(None, executor, workers, ray_address, executor_option)
-    _execute(reopen(run, study, budget=budget, executor=exec_cfg), quiet)
+    done = finished_summary(run, study, budget) if not exec_cfg else None
+    if done is not None:
+        err_console.print(f"study {done.study!r} is finished ({done.stop_reason}); nothing to resume (extend it with --budget N)",
+                          markup=False, highlight=False)
+        _print_summary(done)
+        return
+    _execute(reopen(run, study, budget=budget, executor=exec_cfg, llm_base_url=llm_base_url,
+                    llm_api_key_env=llm_api_key_env, trust_stored_llm=trust_stored_llm), quiet)
 
 
 @app.command()
@@ -260,7 +290,7 @@ def show(
     from .report.show import show_study
     from .store import Store
 
-    with Store(run, create=False) as store:
+    with Store(run, create=False, readonly=True) as store:
         show_study(console, store, store.get_study(study), trials, strategy_text)
 
 
@@ -285,11 +315,14 @@ def export(
         return
     if format not in ("csv", "json"):
         raise ConfigError(f"unknown export format {format!r} (choices: csv, json, optuna)")
-    with Store(run, create=False) as store:
+    with Store(run, create=False, readonly=True) as store:
         text = export_study(store, store.get_study(study), format)
     if output:
-        Path(output).write_text(text)
-        err_console.print(f"wrote {output}")
+        try:
+            Path(output).write_text(text)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {output} ({exc.strerror}); check that its folder exists and is writable") from None
+        err_console.print(f"wrote {safe(output)}")
     else:
         sys.stdout.write(text)
 
@@ -316,9 +349,18 @@ def _seeds(text: str, start: int) -> list[int]:
     text = text.strip()
     try:
         if "," in text:
-            return [int(s) for s in _split(text)]
-        if "-" in text:
+            seeds = [int(s) for s in _split(text)]
+            dupes = sorted({s for s in seeds if seeds.count(s) > 1})
+            if dupes:
+                raise ConfigError(f"--seeds {text!r} lists seed {dupes[0]} more than once; each seed is one run, "
+                                  "give distinct seeds")
+            if not seeds:
+                raise ConfigError(f"--seeds {text!r} lists no seed; give a count (10), a list (1,2,3) or a range (1000-1199)")
+            return seeds
+        if "-" in text.lstrip("-"):
             a, b = text.split("-", 1)
+            if int(b) < int(a):
+                raise ConfigError(f"--seeds {text!r} is an empty range; write the smaller seed first, e.g. {b}-{a}")
             return list(range(int(a), int(b) + 1))
         n = int(text)
     except ValueError:
@@ -372,8 +414,15 @@ def bench(
         budget_list = [int(b) for b in _split(budgets)]
     except ValueError:
         raise ConfigError(f"--budgets {budgets!r} must be comma-separated integers") from None
+    for flag, items in (("--strategies", _split(strategies)), ("--budgets", budget_list), ("--datasets", _split(datasets))):
+        if flag != "--datasets" and not items:
+            raise ConfigError(f"{flag} names nothing; give e.g. {'rs,rea,ls' if flag == '--strategies' else '100'}")
+        if len(set(items)) != len(items):
+            raise ConfigError(f"{flag} names {sorted({i for i in items if items.count(i) > 1})[0]} twice; give each once")
     ds = B.bench_datasets(space, datasets)
     out = out or Path("bench-out") / time.strftime("%Y%m%d-%H%M%S")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; bench writes a folder of runs, give a folder path")
     tasks = B.plan(_split(strategies), ds, budget_list, _seeds(seeds, seed_start), base, out)
     n_runs = sum(len(t.seeds) for t in tasks)
     t0 = time.perf_counter()
@@ -400,7 +449,7 @@ def bench(
     if per_run:
         console.print("LLM use per run (also in llm_runs.md):\n" + per_run, markup=False, highlight=False)
     n_trials = sum(r["proposals"] for r in rows)
-    console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {plural(nw, 'worker')}; results in {out}/ (summary.md, summary.csv, runs.csv)")
+    console.print(f"{n_runs} runs, {n_trials:,} trials in {wall:.1f} s on {plural(nw, 'worker')}; results in {safe(out)}/ (summary.md, summary.csv, runs.csv)")
 
 
 @app.command("bench-executors")
@@ -498,8 +547,13 @@ def plot(
 
     if metric not in ("report", "signal"):
         raise ConfigError(f"--metric must be 'report' or 'signal', not {metric!r}")
-    path = make_plot(runs, out, metric, title)
-    console.print(f"wrote {path}")
+    if out.parent and not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: folder {out.parent} does not exist; create it or choose another path")
+    try:
+        path = make_plot(runs, out, metric, title)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out} ({exc.strerror}); check that its folder is writable") from None
+    console.print(f"wrote {safe(path)}")
 
 
 @app.command("rank-poc")
@@ -539,7 +593,7 @@ def rank_poc_cmd(
     finally:
         client.close()
     wall = time.perf_counter() - t0
-    t = Table(title=f"Kendall tau over {trials} trials of {n} NB201 cells ({dataset} test accuracy), model {settings.model}")
+    t = Table(title=f"Kendall tau over {trials} trials of {n} NB201 cells ({dataset} test accuracy), model {safe(settings.model)}")
     for col in ("ranker", "tau mean ± std", "usable trials", "best ranked first", "worst ranked last"):
         t.add_column(col)
     ok = trials - res.parse_failures
@@ -552,7 +606,7 @@ def rank_poc_cmd(
     if out:
         out.write_text(json.dumps({**res.to_dict(), "llm": settings.model_dump(mode="json"), "calls": calls.records,
                                    "wall_s": wall}, indent=1))
-        console.print(f"wrote {out}")
+        console.print(f"wrote {safe(out)}")
 
 
 def _advance(fn: Any, progress: Progress, task: Any) -> Any:

@@ -62,7 +62,7 @@ class RunConfig(BaseModel):
     strategy: str = Field("collm", description="search strategy; collm (the default) runs on the embedded LLM")
     strategy_options: Dict[str, Any] = Field(default_factory=dict)
     budget: int = Field(100, ge=1, description="unique architectures to evaluate")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**63, description="run seed (0 to 2^63-1)")
     constraints: List[str] = Field(default_factory=list, description="e.g. 'flops_M <= 50'")
     over_budget: Literal["evaluate-but-not-eligible", "skip", "penalize"] = "evaluate-but-not-eligible"
     penalty: float = Field(0.0, description="score told to the strategy for an over-budget arch under 'penalize'")
@@ -86,6 +86,15 @@ class RunConfig(BaseModel):
         for text in v:
             Constraint.parse(text)
         return v
+
+    @field_validator("llm")
+    @classmethod
+    def _check_llm(cls, v: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+        if v is None:
+            return v
+        from .llm_check import check_llm_section
+
+        return check_llm_section(v)
 
     @model_validator(mode="after")
     def _default_dataset(self) -> "RunConfig":

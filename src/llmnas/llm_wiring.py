@@ -37,7 +37,7 @@ def load_recorded_calls(ref: str) -> list[Any]:
     path, study = split_run_ref(ref)
     if not Path(path).exists():
         raise ConfigError(f"--llm replay:{ref}: run store {path!r} not found; give the .sqlite of a finished LLM run")
-    with Store(path, create=False) as st:
+    with Store(path, create=False, readonly=True) as st:
         info = st.get_study(study)
         calls = st.llm_calls(info.id)
     if not calls:

@@ -89,7 +89,7 @@ def test_endpoint_down_too_long_stops_clearly_then_resume_finishes(tmp_path):
     assert finished
     server = CollmServer(port=port, count=server.count).start()  # the endpoint is back
     try:
-        r = run_cli("resume", str(out), "-q", cwd=tmp_path, timeout=120)
+        r = run_cli("resume", str(out), "-q", "--llm-base-url", server.url, cwd=tmp_path, timeout=120)
     finally:
         server.stop()
     assert r.returncode == 0, r.stderr

@@ -179,7 +179,7 @@ def test_sigkill_during_an_llm_call_then_resume(tmp_path):
         proc.wait()
         server.release()
         _intact(out)
-        r = run_cli("resume", str(out), "-q", cwd=tmp_path, timeout=120)
+        r = run_cli("resume", str(out), "-q", "--llm-base-url", server.url, cwd=tmp_path, timeout=120)
     finally:
         server.release()
         server.stop()

@@ -8,6 +8,7 @@ dict of metrics that holds the ``signal`` and ``report`` keys. An optional ``cos
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import sys
 from pathlib import Path
@@ -23,8 +24,8 @@ def load_callable(spec: str, base_dir: Path | None = None) -> Callable[..., Any]
     mod_name, sep, fn_name = spec.partition(":")
     if not sep or not mod_name or not fn_name:
         raise ConfigError(f"callable {spec!r} must look like 'module:function'")
-    if base_dir is not None and str(base_dir) not in sys.path:
-        sys.path.insert(0, str(base_dir))
+    if base_dir is not None:
+        _from_folder(mod_name, Path(base_dir))
     try:
         module = importlib.import_module(mod_name)
     except ImportError as exc:
@@ -33,6 +34,46 @@ def load_callable(spec: str, base_dir: Path | None = None) -> Callable[..., Any]
     if not callable(fn):
         raise ConfigError(f"{mod_name!r} has no function {fn_name!r}; fix the 'callable' entry {spec!r}")
     return fn
+
+
+def _from_folder(mod_name: str, base_dir: Path) -> None:
+    """Make ``mod_name`` importable from the YAML file's folder without letting that folder
+    shadow anything: the folder goes *last* on ``sys.path`` (a ``multiprocessing.py`` there is
+    never imported in place of the standard library's), the named module's own file is loaded
+    from the folder directly, and a module named like a standard-library one is refused."""
+    top = mod_name.split(".")[0]
+    here = base_dir / f"{top}.py"
+    if top in sys.stdlib_module_names and (here.exists() or (base_dir / top).is_dir()):
+        raise ConfigError(f"the evaluator module {top!r} beside the YAML file has the name of a standard-library "
+                          "module; rename the file")
+    if str(base_dir) not in sys.path:
+        sys.path.append(str(base_dir))
+    if here.is_file() and top not in sys.modules:
+        spec = importlib.util.spec_from_file_location(top, here)
+        if spec is not None and spec.loader is not None:
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[top] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[top]
+                raise
+
+
+#: called with (YAML file, [(spec, file or None)]) before a space's Python code is imported;
+#: the CLI prints it, so running a space file from someone else is never silent
+ON_CODE: list[Callable[[Path, list[tuple[str, str | None]]], None]] = []
+
+
+def announce_code(yaml_path: Path, specs: list[str], base_dir: Path) -> None:
+    """Tell the :data:`ON_CODE` hooks which modules a space is about to import."""
+    found = []
+    for spec in specs:
+        top = spec.partition(":")[0].split(".")[0]
+        here = base_dir / f"{top}.py"
+        found.append((spec, str(here.resolve()) if here.is_file() else None))
+    for hook in ON_CODE:
+        hook(yaml_path, found)
 
 
 class FunctionEvaluator(Evaluator):
@@ -67,6 +108,8 @@ class FunctionEvaluator(Evaluator):
                 if name == self.report_name and self.signal_name in metrics:
                     continue
                 raise EvaluationError(f"{self.spec or 'evaluator'} returned no number for {name!r}; its keys: {', '.join(metrics)}")
+            if math.isinf(metrics[name]):
+                raise EvaluationError(f"{self.spec or 'evaluator'} returned {metrics[name]} for {name!r}; return a finite number")
         signal = metrics[self.signal_name]
         return Result(signal, metrics.get(self.report_name, signal), metrics)
 

@@ -9,8 +9,9 @@ space (the space is restricted to the table's rows).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from ..errors import ConfigError, DataError
 from ..spaces.base import SearchSpace, _norm
 from ..types import Arch
 from .base import Evaluator, Result
+
+
+MAX_TABLE_ROWS = 5_000_000  # rows read at most, whatever the space's size
 
 
 class TableEvaluator(Evaluator):
@@ -35,10 +39,19 @@ class TableEvaluator(Evaluator):
         path = Path(path)
         if not path.is_file():
             raise DataError(f"table file {str(path)!r} not found; fix the evaluator 'path' (relative paths start at the YAML file)")
+        # at most one row per architecture (plus one, to notice more): a small .csv.gz that
+        # expands to millions of rows is refused after reading that many, not after all of them
+        limit = min(space.size(), MAX_TABLE_ROWS)
         try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+            with warnings.catch_warnings():  # rows longer than the header: an error, not dropped fields
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False, nrows=limit + 1)
         except Exception as exc:  # pandas raises many parser error types
             raise DataError(f"cannot read table {str(path)!r}: {exc}".splitlines()[0]) from None
+        if len(df) > limit:
+            raise DataError(f"table {path.name} has more than {limit:,} rows, more than "
+                            + (f"the space has architectures ({space.size():,})" if limit == space.size()
+                               else "llmnas reads") + "; remove duplicate rows or give the table of this space")
         report = report or signal
         wanted = list(space.names) + [signal, report] + list(costs or [])
         missing = [c for c in dict.fromkeys(wanted) if c not in df.columns]
@@ -51,12 +64,15 @@ class TableEvaluator(Evaluator):
         metric_cols = [c for c in df.columns if c not in space.names]
         numeric = {}
         for c in metric_cols:
-            vals = pd.to_numeric(df[c], errors="coerce")
-            if vals.notna().all():
-                numeric[c] = vals.to_numpy(dtype=np.float64)
+            vals = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64)
+            finite = np.isfinite(vals)
+            if finite.all():
+                numeric[c] = vals
             elif c in (signal, report) or c in (costs or []):
-                bad = int(vals.isna().idxmax())
-                raise DataError(f"table {path.name}: column {c!r} has a non-number {df[c][bad]!r} at row {bad + 2}")
+                bad = int((~finite).argmax())
+                what = "a non-number" if np.isnan(vals[bad]) else "an infinite value"
+                raise DataError(f"table {path.name}: column {c!r} has {what} {df[c].iloc[bad]!r} at row {bad + 2}; "
+                                "give finite numbers")
         self._costs = list(costs) if costs is not None else [c for c in numeric if c not in (signal, report)]
         self._rows: dict[tuple[int, ...], int] = {}
         loose = [{_norm(o): i for i, o in enumerate(d.options)} for d in space.decisions]
@@ -68,7 +84,11 @@ class TableEvaluator(Evaluator):
                 if i is None:
                     raise DataError(f"table {path.name} row {r + 2}: {d.name}={col[r]!r} is not an option of the space")
                 idx.append(i)
-            self._rows[tuple(idx)] = r
+            first = self._rows.setdefault(tuple(idx), r)
+            if first != r:
+                same = all(self._value(df, c, first) == self._value(df, c, r) for c in metric_cols)
+                raise DataError(f"table {path.name} rows {first + 2} and {r + 2} are the same architecture"
+                                + ("" if same else " with different values") + "; keep one row per architecture")
         self._metrics = {c: v.tolist() for c, v in numeric.items()}
         self._signal, self._report = self._metrics[signal], self._metrics[report]
 
@@ -85,6 +105,10 @@ class TableEvaluator(Evaluator):
             raise ConfigError(f"--signal {name!r} is not a numeric column of table {self.path.name}"
                               f"{did_you_mean(name, self._metrics)} (choices: {', '.join(self._metrics)})")
         self.signal_name, self._signal = name, self._metrics[name]
+
+    @staticmethod
+    def _value(df: Any, column: str, row: int) -> str:
+        return str(df[column].iloc[row]).strip()
 
     def row_keys(self) -> set[tuple[int, ...]]:
         return set(self._rows)

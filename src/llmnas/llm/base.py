@@ -51,6 +51,22 @@ Validate = Callable[[Any], "str | None"]
 PARSE_STATUSES = ("ok", "repaired", "failed", "none")
 
 
+def check_base_url(url: str | None) -> str | None:
+    """An http(s) URL with a host, else ValueError naming the problem."""
+    if url is None:
+        return url
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as exc:
+        raise ValueError(f"base URL {url!r} is malformed ({exc}); write it like http://127.0.0.1:8000/v1") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base URL {url!r} needs http:// or https:// and a host, e.g. http://127.0.0.1:8000/v1")
+    return url
+
+
 class EndpointSettings(pydantic.BaseModel, extra="forbid"):
     """One server of an endpoint pool (``llm.endpoints``); unset fields come from the llm section."""
 
@@ -58,6 +74,11 @@ class EndpointSettings(pydantic.BaseModel, extra="forbid"):
     model: str | None = None
     api_key_env: str | None = None
     max_concurrency: int | None = pydantic.Field(None, ge=1)
+
+    @pydantic.field_validator("base_url")
+    @classmethod
+    def _check_url(cls, v: str) -> str | None:
+        return check_base_url(v)
 
 
 class LLMSettings(pydantic.BaseModel, extra="forbid"):
@@ -87,7 +108,9 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     seed: int | None = None
     stop: list[str] | None = None
 
-    timeout_s: float = pydantic.Field(120.0, gt=0.0)
+    timeout_s: float = pydantic.Field(120.0, gt=0.0)  # wall-clock deadline of each try, whole reply
+    #: a reply body larger than this is not read (counted as an unusable reply)
+    max_reply_bytes: int = pydantic.Field(8_000_000, ge=1024)
     max_retries: int = pydantic.Field(10, ge=0)  # with the jittered back-off: outlasts a 1-minute outage
     backoff_base_s: float = pydantic.Field(1.0, ge=0.0)
     backoff_max_s: float = pydantic.Field(30.0, ge=0.0)
@@ -118,6 +141,11 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
 
     price_in_per_mtok: float | None = None
     price_out_per_mtok: float | None = None
+
+    @pydantic.field_validator("base_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        return check_base_url(v)
 
 
 @dataclass(frozen=True)
@@ -269,6 +297,10 @@ class Completion:
     timings: dict[str, float] | None = None
     cached: bool = False
     slot: int | None = None
+    #: set when the server's reply was not a usable completion (not JSON, no choices, too large)
+    problem: str = ""
+    #: something odd about an otherwise usable reply (e.g. implausible token counts)
+    note: str = ""
 
 
 class Transport(Protocol):

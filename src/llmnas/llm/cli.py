@@ -91,8 +91,10 @@ def check(
     with make_client(settings) as client:
         rows = _run_check(client, settings, prompt_tokens)
     table = Table(title="llmnas llm check", show_header=False)
+    from llmnas.report.safe_text import safe
+
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(key, safe(value))
     console.print(table)
 
 

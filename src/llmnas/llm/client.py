@@ -77,8 +77,19 @@ class ChatClient:
                                       backend=self.transport.name,
                                       endpoint=self.transport.endpoint, timestamp=_now()))
                 raise
+            if done.problem:  # the server's reply was no completion: record it, ask the same again
+                self._emit(self._record(purpose, convo, schema, params, done, "", "", "failed",
+                                        done.problem, ask))
+                if ask == s.max_reasks:
+                    raise EndpointError(
+                        f"{self.transport.endpoint} sent no usable reply to {purpose or 'a call'} in "
+                        f"{ask + 1} asks ({_one_line(done.problem)}); check the server (and any proxy "
+                        "in between) with `llmnas llm check`")
+                continue
             text, reasoning = split_reasoning(_valid_utf8(done.text), _valid_utf8(done.reasoning))
             parsed, status, reason = _judge(text, schema, validate, done, params["max_tokens"])
+            if done.note and not reason:
+                reason = done.note
             prompt += done.usage.prompt_tokens
             completion += done.usage.completion_tokens
             cached += done.usage.cached_tokens

@@ -58,8 +58,9 @@ def parse_llm_spec(llm: str | None, *, model: str | None = None, base_url: str |
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"invalid llm setting {where}: {err['msg']}; valid keys: "
-                          f"{', '.join(LLMSettings.model_fields)}") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        keys = f"; valid keys: {', '.join(LLMSettings.model_fields)}" if err["type"] == "extra_forbidden" else ""
+        raise ConfigError(f"invalid llm setting {where}: {msg}{keys}") from None
 
 
 def make_client(settings: LLMSettings, *, sink: CallSink | None = None,

@@ -8,6 +8,7 @@ transport is built and is kept only inside the ``openai`` client object.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -19,6 +20,9 @@ import openai
 from llmnas import progress_events
 from llmnas.errors import ConfigError, EndpointError
 from llmnas.llm.base import Completion, LLMSettings, Request, Usage
+from llmnas.llm.http_guard import http_client, limits
+from llmnas.llm.reply_body import read_completion, read_data
+from llmnas.redact import redact_url
 
 _RETRY_STATUS = {408, 409, 429}
 _TIMING_KEYS = ("prompt_n", "prompt_ms", "prompt_per_second",
@@ -49,7 +53,7 @@ class OpenAITransport:
                  fix: str = "start the server or fix --llm-base-url",
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
-        self.endpoint = base_url.rstrip("/")
+        self.endpoint = redact_url(base_url.rstrip("/"))  # printable: no user:password@ (kept for requests only)
         self.model = model
         self._label = label
         self._fix = fix
@@ -57,8 +61,9 @@ class OpenAITransport:
         self._modes = list(schema_modes if settings.structured_output == "auto" else ("prompt",))
         self._sleep = sleep
         self._rng = random.Random()  # jitter only; never affects results
-        self._client = openai.OpenAI(base_url=self.endpoint, api_key=api_key or "none",
-                                     max_retries=0, timeout=settings.timeout_s)
+        self._client = openai.OpenAI(base_url=base_url.rstrip("/"), api_key=api_key or "none",
+                                     max_retries=0, timeout=settings.timeout_s,
+                                     http_client=http_client(timeout=settings.timeout_s))
         self._stream = True  # stream while a progress listener wants tokens; off once refused
 
     def __repr__(self) -> str:
@@ -82,6 +87,11 @@ class OpenAITransport:
                     raise EndpointError(self._rejected(exc)) from None
                 self._modes.pop(0)  # this server cannot do it: remember for later calls
                 continue
+            if response is None:  # over llm.max_reply_bytes: an unusable reply, not a fault
+                return Completion("", model=self.model, latency_s=time.perf_counter() - start,
+                                  retries=retries, structured=mode, problem=(
+                                      f"the reply was larger than llm.max_reply_bytes="
+                                      f"{self.settings.max_reply_bytes}; it was not read"))
             return self._completion(response, time.perf_counter() - start, retries, mode, request.slot)
         raise EndpointError(f"{self._label} {self.endpoint} rejected every way of asking for "
                             "structured output; set llm.structured_output to 'prompt'")
@@ -107,19 +117,28 @@ class OpenAITransport:
         return kwargs
 
     def _send(self, kwargs: dict[str, Any], timeout_s: float) -> tuple[Any, int]:
-        """POST with bounded retries on transient faults; returns (response, retries used)."""
+        """POST with bounded retries on transient faults; returns (raw HTTP response, retries
+        used), the response None when it was over ``max_reply_bytes``. Each try has a wall-clock
+        deadline of ``timeout_s`` for the whole reply (see :mod:`llmnas.llm.http_guard`)."""
         s = self.settings
         waited, last = 0.0, None
         for attempt in range(s.max_retries + 1):
             try:
-                if self._stream and progress_events.wants_tokens():
-                    return self._streamed(kwargs, timeout_s), attempt
-                return self._client.chat.completions.create(timeout=timeout_s, **kwargs), attempt
+                with limits(timeout_s, s.max_reply_bytes) as lim:
+                    if self._stream and progress_events.wants_tokens():
+                        return self._streamed(kwargs, timeout_s), attempt
+                    raw = self._client.chat.completions.with_raw_response.create(timeout=timeout_s, **kwargs)
+                    return raw.http_response, attempt
             except (openai.APIConnectionError, openai.APIStatusError) as exc:
+                if lim.broken == "size":
+                    return None, attempt
                 if isinstance(exc, openai.APIStatusError) and not _transient(exc.status_code):
                     if isinstance(exc, openai.BadRequestError):
                         raise
                     raise EndpointError(self._rejected(exc)) from None
+                if _redirect_loop(exc):
+                    raise EndpointError(f"{self._label} {self.endpoint} redirects in a loop (HTTP 3xx "
+                                        f"more than 20 times); fix --llm-base-url (it usually ends in /v1)") from None
                 last = exc
             delay = min(s.backoff_max_s, s.backoff_base_s * 2 ** attempt)
             delay = max(delay * (0.5 + 0.5 * self._rng.random()), _retry_after(last))
@@ -132,8 +151,8 @@ class OpenAITransport:
 
     def _streamed(self, kwargs: dict[str, Any], timeout_s: float) -> Any:
         """The reply streamed, so :mod:`llmnas.progress_events` hears its tokens as they come;
-        returned as the dict a non-streamed response dumps to. A server that refuses to stream
-        is asked again without, and never streamed to again."""
+        returned as the dict a non-streamed response's body holds. A server that refuses to
+        stream is asked again without (the raw HTTP response is returned), and never streamed to again."""
         start = time.perf_counter()
         progress_events.tokens(0, 0.0, waiting=True)
         try:
@@ -141,7 +160,7 @@ class OpenAITransport:
                 timeout=timeout_s, stream=True, stream_options={"include_usage": True}, **kwargs)
         except openai.BadRequestError:
             self._stream = False
-            return self._client.chat.completions.create(timeout=timeout_s, **kwargs)
+            return self._client.chat.completions.with_raw_response.create(timeout=timeout_s, **kwargs).http_response
         text: list[str] = []
         reasoning: list[str] = []
         data: dict[str, Any] = {"model": self.model, "usage": None, "timings": None}
@@ -169,7 +188,7 @@ class OpenAITransport:
                 finish = choice.get("finish_reason") or finish
         if not chunks:  # not an event stream (a server that ignores "stream"): ask plainly from now on
             self._stream = False
-            return self._client.chat.completions.create(timeout=timeout_s, **kwargs)
+            return self._client.chat.completions.with_raw_response.create(timeout=timeout_s, **kwargs).http_response
         if data["usage"] is None:  # a server that ignores include_usage: the chunk count
             data["usage"] = {"prompt_tokens": 0, "completion_tokens": n}
         message = {"content": "".join(text), "reasoning_content": "".join(reasoning)}
@@ -189,38 +208,31 @@ class OpenAITransport:
 
     def _completion(self, response: Any, latency: float, retries: int, mode: str,
                     slot: int | None = None) -> Completion:
-        data = response if isinstance(response, dict) else response.model_dump()
-        choice = (data.get("choices") or [{}])[0]
-        message = choice.get("message") or {}
-        usage = data.get("usage") or {}
-        timings = data.get("timings") or None
-        if timings:
-            timings = {k: float(timings[k]) for k in _TIMING_KEYS if timings.get(k) is not None}
-        return Completion(
-            text=message.get("content") or "",
-            reasoning=message.get("reasoning_content") or message.get("reasoning") or "",
-            usage=Usage(int(usage.get("prompt_tokens") or 0),
-                        int(usage.get("completion_tokens") or 0),
-                        _cached_tokens(usage, timings)),
-            slot=slot,
-            model=data.get("model") or self.model,
-            latency_s=latency,
-            finish_reason=choice.get("finish_reason") or "",
-            retries=retries,
-            structured=mode,
-            timings=timings,
-        )
+        """The completion in a raw HTTP 200 reply (or the dict rebuilt from a streamed one); a
+        body that is not a usable chat completion (not JSON, an HTML page, an error object, no
+        choices) gives one with ``problem`` set."""
+        common = dict(default_model=self.model, latency_s=latency, retries=retries,
+                      structured=mode, redact=self.redact, timing_keys=_TIMING_KEYS)
+        if isinstance(response, dict):
+            done = read_data(response, **common)
+        else:
+            done = read_completion(response.content, response.headers.get("content-type", ""), **common)
+        return dataclasses.replace(done, slot=slot)
 
     def _resolve_model(self, timeout_s: float) -> str:
         """``auto``: the one model the endpoint lists (asked once)."""
         if self.model != "auto":
             return self.model
         try:
-            ids = [m.id for m in self._client.models.list(timeout=timeout_s)]
+            with limits(timeout_s, self.settings.max_reply_bytes):
+                ids = [str(m.id) for m in self._client.models.list(timeout=timeout_s)]
         except openai.APIStatusError as exc:
             raise EndpointError(self._rejected(exc)) from None
         except openai.APIConnectionError as exc:
             raise EndpointError(self._gave_up(exc, 1, timeout_s)) from None
+        except (AttributeError, TypeError, ValueError, KeyError):
+            raise EndpointError(f"{self._label} {self.endpoint} answered the model list with something "
+                                "that is not a list of models; name the model with --llm-model") from None
         if len(ids) != 1:
             raise ConfigError(f"{self._label} {self.endpoint} serves {len(ids)} models "
                               f"({', '.join(ids[:5]) or 'none'}); choose one with --llm-model")
@@ -228,8 +240,14 @@ class OpenAITransport:
         return self.model
 
     def redact(self, text: str) -> str:
-        """``text`` with the API key (if any) replaced by ``***``."""
-        return text.replace(self._secret, "***") if self._secret else text
+        """``text`` with the API key (if any), and any 6+ character start or end of it that a
+        server may echo ("sk-abc123..."), replaced by ``***``."""
+        if not self._secret:
+            return text
+        key = self._secret
+        for n in range(len(key), min(len(key), 6) - 1, -1):
+            text = text.replace(key[:n], "***").replace(key[-n:], "***")
+        return text
 
     def _rejected(self, exc: openai.APIStatusError) -> str:
         code = exc.status_code
@@ -247,7 +265,7 @@ class OpenAITransport:
     def _gave_up(self, exc: Exception | None, tries: int, timeout_s: float) -> str:
         where = f"{self._label} {self.endpoint}"
         if isinstance(exc, openai.APITimeoutError):
-            return (f"{where} timed out after {tries} tries ({timeout_s:g} s each); raise "
+            return (f"{where} timed out after {tries} tries (no complete reply within {timeout_s:g} s each); raise "
                     "llm.timeout_s or lower max_tokens, then check with `llmnas llm check`")
         if isinstance(exc, openai.APIStatusError):
             return (f"{where} kept failing after {tries} tries (HTTP {exc.status_code}); wait "
@@ -256,21 +274,14 @@ class OpenAITransport:
                 "then check with `llmnas llm check`")
 
 
-def _cached_tokens(usage: dict[str, Any], timings: dict[str, float] | None) -> int:
-    """Prompt tokens served from the server's cache: OpenAI's ``prompt_tokens_details``
-    (vLLM, llama.cpp, hosted APIs), else llama.cpp's ``timings.cache_n``; 0 when unreported."""
-    details = usage.get("prompt_tokens_details") or {}
-    value = details.get("cached_tokens") if isinstance(details, dict) else None
-    if value is None and timings:
-        value = timings.get("cache_n")
-    try:
-        return max(0, int(value or 0))
-    except (TypeError, ValueError):
-        return 0
-
-
 def _transient(status: int) -> bool:
     return status in _RETRY_STATUS or status >= 500
+
+
+def _redirect_loop(exc: Exception) -> bool:
+    import httpx2
+
+    return isinstance(exc.__cause__, httpx2.TooManyRedirects)
 
 
 def _retry_after(exc: Exception | None) -> float:

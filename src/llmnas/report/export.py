@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from ..store import Store, StudyInfo
@@ -24,6 +25,17 @@ def trial_records(trials: list[Trial]) -> list[dict[str, Any]]:
     return rows
 
 
+def _finite(obj: Any) -> Any:
+    """``obj`` with NaN and infinite floats as null (JSON has no such numbers)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def export_study(store: Store, study: StudyInfo, fmt: str) -> str:
     trials = store.trials(study.id)
     if fmt == "json":
@@ -32,7 +44,7 @@ def export_study(store: Store, study: StudyInfo, fmt: str) -> str:
             "status": study.status, "stop_reason": study.stop_reason,
             "trials": [t.to_dict() for t in trials], "llm": store.llm_totals(study.id),
         }
-        return json.dumps(doc, indent=1, allow_nan=True)
+        return json.dumps(_finite(doc), indent=1, allow_nan=False)  # valid JSON: no NaN / Infinity
     import pandas as pd
 
     return pd.DataFrame(trial_records(trials)).to_csv(index=False)

@@ -22,7 +22,7 @@ def collect_curves(paths: list[str], metric: str, marks: dict | None = None,
     groups: dict[tuple[str, str, str], list[np.ndarray]] = defaultdict(list)
     for p in paths:
         for f in iter_store_files(p):
-            with Store(f, create=False) as store:
+            with Store(f, create=False, readonly=True) as store:
                 for st in store.studies():
                     c = st.config
                     key = (Path(c.get("space", "?")).stem, str(c.get("dataset")), c.get("strategy", "?"))

@@ -12,6 +12,7 @@ from ..runner import summarize
 from ..store import Store, StudyInfo
 from ..types import OK
 from .llm_usage import llm_line, llm_table
+from .safe_text import clean, safe
 from .sources import sources_line
 
 
@@ -42,6 +43,10 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
     ]
     if cfg.get("constraints"):
         rows.insert(7, ("over budget", str(cfg.get("over_budget"))))
+    if cfg.get("llm"):
+        from ..resume_llm import describe_llm
+
+        rows.insert(4, ("LLM setup", describe_llm(cfg["llm"])))
     llm = store.llm_totals(study.id)
     if llm["calls"]:
         llm_cfg = cfg.get("llm") or {}
@@ -53,7 +58,7 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
     if sources:
         rows.append(("sources", sources))
     for k, v in rows:
-        head.add_row(k, v)
+        head.add_row(k, safe(v))
     console.print(head)
 
     best = s.best
@@ -61,13 +66,13 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
         bt = Table(title="best architecture (by search signal, eligible only)")
         bt.add_column("field")
         bt.add_column("value")
-        bt.add_row("trial", f"#{best.number} (seq {best.seq}, source {best.source})")
-        bt.add_row("key", best.key)
-        bt.add_row("arch", json.dumps(best.arch))
+        bt.add_row("trial", safe(f"#{best.number} (seq {best.seq}, source {best.source})"))
+        bt.add_row("key", safe(best.key))
+        bt.add_row("arch", safe(json.dumps(best.arch)))
         bt.add_row("signal", f"{best.signal:.4f}")
         bt.add_row("report", f"{best.report:.4f}")
         for k, v in best.metrics.items():
-            bt.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
+            bt.add_row(safe(k), f"{v:.6g}" if isinstance(v, float) else safe(v))
         bt.add_row("best report seen", "-" if s.best_report_seen is None else f"{s.best_report_seen:.4f}")
         console.print(bt)
 
@@ -78,7 +83,7 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
     for t in trials:
         if t.status == OK and t.feasible and t.score is not None and (inc is None or t.score > inc.score):
             inc = t
-            traj.add_row(str((t.number or 0) + 1), str(t.round), f"{t.signal:.3f}", f"{t.report:.3f}", t.key, t.source)
+            traj.add_row(str((t.number or 0) + 1), str(t.round), f"{t.signal:.3f}", f"{t.report:.3f}", safe(t.key), safe(t.source))
     console.print(traj)
 
     usage = llm_table(store, study.id)
@@ -91,8 +96,8 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
         for c in ("seq", "round", "status", "key", "signal", "report", "source", "reason"):
             tt.add_column(c)
         for t in trials[-last_trials:]:
-            tt.add_row(str(t.seq), str(t.round), t.status, t.key, "-" if t.signal is None else f"{t.signal:.3f}",
-                       "-" if t.report is None else f"{t.report:.3f}", t.source, t.reason[:60])
+            tt.add_row(str(t.seq), str(t.round), safe(t.status), safe(t.key), "-" if t.signal is None else f"{t.signal:.3f}",
+                       "-" if t.report is None else f"{t.report:.3f}", safe(t.source), safe(t.reason[:60]))
         console.print(tt)
 
 
@@ -111,7 +116,7 @@ def _show_iterations(console: Console, store: Store, study: StudyInfo, strategy_
     if counts:  # lmsearcher: who chose each step's architecture
         from ..strategies.lmsearcher import ranker_line
 
-        console.print(ranker_line(counts))
+        console.print(safe(ranker_line(counts)))
     log = (state[2].get("log") if state else None) or []
     if log:
         it = Table(title="iterations (Generator candidates: attempted / parsed / legal / new / proposed)")
@@ -120,15 +125,15 @@ def _show_iterations(console: Console, store: Store, study: StudyInfo, strategy_
         for e in log:
             note = "; ".join(x for x in (f"fallback {e['fallback']}" if e.get("fallback") else "",
                                          "strategy cut at its budget" if e.get("navigator_cut") else "") if x)
-            it.add_row(*(str(e.get(k, "")) for k in ("iteration", "attempted", "parsed", "legal", "new", "proposed", "reply")), note)
+            it.add_row(*(safe(e.get(k, "")) for k in ("iteration", "attempted", "parsed", "legal", "new", "proposed", "reply")), safe(note))
         console.print(it)
         if state and state[2].get("stopped"):
-            console.print(f"strategy stopped: {state[2]['stopped']}")
+            console.print(f"strategy stopped: {safe(state[2]['stopped'])}")
     nav = [c for c in store.llm_calls(study.id) if c.get("purpose") == "navigator" and not c.get("error")]
     if nav and not strategy_text:
         console.print(f"{len(nav)} Navigator strategies stored; show them with --strategy-text")
         return
     for i, c in enumerate(nav, start=1):
         cut = ", cut at its budget" if c.get("finish_reason") == "length" else ""
-        console.rule(f"Navigator strategy {i} (round {c.get('_round')}, {c.get('completion_tokens', 0)} tokens{cut})")
-        console.print(c.get("text", "").strip() or "(empty reply)", markup=False, highlight=False)
+        console.rule(safe(f"Navigator strategy {i} (round {c.get('_round')}, {c.get('completion_tokens', 0)} tokens{cut})"))
+        console.print(clean(c.get("text", "")).strip() or "(empty reply)", markup=False, highlight=False)

@@ -57,6 +57,9 @@ class Decision:
             raise ConfigError(f"decision {self.name!r} needs at least one option")
         if len({_norm(o) for o in self.options}) != len(self.options):
             raise ConfigError(f"decision {self.name!r} lists an option twice: {list(self.options)}")
+        if any(a == b for j, b in enumerate(self.options) for a in self.options[:j]):  # 1 == True, 0 == False
+            raise ConfigError(f"decision {self.name!r} has options that Python counts as equal (1 and true, 0 and "
+                              f"false): {list(self.options)}; give distinct options")
 
     @property
     def width(self) -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError, DataError
 from ..types import Arch
@@ -43,6 +43,31 @@ class _DecisionModel(BaseModel):
     name: str = Field(min_length=1)
     options: List[Union[bool, int, float, str]] = Field(min_length=1)
     description: str = ""
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _plain_distinct(cls, v: Any) -> Any:
+        """Each option a number, string or true/false, and no two equal to Python: ``1 == true``
+        and ``0 == false`` would silently make them one option."""
+        if not isinstance(v, list):
+            return v
+        for i, x in enumerate(v):
+            if x is None or not isinstance(x, (bool, int, float, str)):
+                what = "null" if x is None else ("a list" if isinstance(x, list) else
+                                                 "a mapping" if isinstance(x, dict) else type(x).__name__)
+                raise ValueError(f"option {i} is {what}; each option must be a number, a string or true/false")
+        for j, b in enumerate(v):
+            for i in range(j):
+                if v[i] == b:
+                    same = "the same option twice" if type(v[i]) is type(b) else \
+                        "equal to Python (1 == true, 0 == false, 1 == 1.0)"
+                    raise ValueError(f"options {i} ({_yaml(v[i])}) and {j} ({_yaml(b)}) are {same}; "
+                                     "give distinct options (quote them, e.g. '1' and 'true', to keep both)")
+        return v
+
+
+def _yaml(x: Any) -> str:
+    return "true" if x is True else "false" if x is False else repr(x)
 
 
 class _TableModel(BaseModel):
@@ -140,7 +165,7 @@ def _fmt_validation(path: Path, err: ValidationError) -> str:
     loc = ".".join(str(p) for p in first["loc"] if str(p) not in ("function", "table"))
     if first["type"] == "extra_forbidden":
         return f"{path}: unknown key {loc!r}; check its spelling (top-level keys: name, description, decisions, evaluator)"
-    return f"{path}: {loc or 'top level'}: {first['msg']}"
+    return f"{path}: {loc or 'top level'}: {str(first['msg']).removeprefix('Value error, ')}"
 
 
 def read_space_file(path: str | Path) -> tuple[YamlSpace, dict[str, Any] | None, Path]:
@@ -220,6 +245,9 @@ def build_yaml_problem(path: str | Path, dataset: str | None = None, signal: str
         if signal is not None:
             raise ConfigError(f"--signal {signal}: space file {Path(path).name} has a function evaluator, whose "
                               "signal is set in the file ('signal:'); drop --signal")
+        from ..evaluators.function import announce_code
+
+        announce_code(Path(path), [ev["callable"], *([ev["costs_callable"]] if ev["costs_callable"] else [])], base)
         fn = load_callable(ev["callable"], base)
         cost_fn = load_callable(ev["costs_callable"], base) if ev["costs_callable"] else None
         if ev["costs"] and cost_fn is None:

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import StoreError
+from .conversations import Conversations, expand_calls
 from ..types import PENDING, Trial
 
 SCHEMA_VERSION = 1
@@ -98,6 +101,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
+_TABLES = ("studies", "trials", "states", "llm_calls", "events")
 _TRIAL_COLS = (
     "seq, round, number, key, arch, status, source, note, reason, signal, score, report, "
     "metrics, feasible, eval_seconds, meta"
@@ -109,6 +113,48 @@ def _num(x: float | None) -> float | None:
         return None
     x = float(x)
     return None if math.isnan(x) else x
+
+
+def _bad(path: Path, where: str, field: str, what: str) -> StoreError:
+    return StoreError(f"{path}: {where} has a bad {field} ({what}); the store was changed outside llmnas: "
+                      "restore it from a backup, or delete that row")
+
+
+def _json(path: Path, text: Any, want: type, where: str, field: str) -> Any:
+    """A JSON column's value, which must be of type ``want`` (crafted rows get one clear error)."""
+    if not isinstance(text, str):
+        raise _bad(path, where, field, f"{type(text).__name__}, not JSON text")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _bad(path, where, field, "nested too deeply") from None
+    except ValueError:
+        raise _bad(path, where, field, "not valid JSON") from None
+    if not isinstance(value, want):
+        raise _bad(path, where, field, f"a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _int(path: Path, v: Any, where: str, field: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _bad(path, where, field, f"{v!r} is not an integer")
+    return v
+
+
+def _real(path: Path, v: Any, where: str, field: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _bad(path, where, field, f"{v!r} is not a number")
+    return float(v)
+
+
+def _opt_real(path: Path, v: Any, where: str, field: str) -> float | None:
+    return None if v is None else _real(path, v, where, field)
+
+
+def _str(path: Path, v: Any, where: str, field: str) -> str:
+    if not isinstance(v, str):
+        raise _bad(path, where, field, f"{v!r} is not text")
+    return v
 
 
 def _dumps(obj: Any) -> str:
@@ -132,52 +178,116 @@ class Store:
     """A SQLite file of studies. Use one Store per process (SQLite handles the locking)."""
 
     def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False) -> None:
-        """``readonly``: open an existing store for reading only (SQLite ``mode=ro``), e.g. to
-        watch a run that another process is writing; any write raises."""
+        """``create``: make the file (and its folder) when missing. ``readonly`` (show, export,
+        plot, replay, the dashboard watching a run another process writes): open without writing
+        anything, so a store on read-only media opens and an empty or foreign file is refused,
+        never turned into a store."""
         self.path = Path(path)
-        create = create and not readonly
-        if not self.path.exists() and not create:
+        if not self.path.exists() and (not create or readonly):
             raise StoreError(f"run store {str(self.path)!r} not found; check the path (runs are .sqlite files)")
         existed = self.path.exists()
+        self.readonly = readonly
+        self._convos = Conversations()
+        if readonly:
+            self._open_readonly()
+            return
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder; give a file path for the run store (e.g. {self.path / 'run.sqlite'})")
         if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise StoreError(f"cannot create the folder of {self.path}: a part of it is a file; choose another --out") from None
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder of {self.path} ({exc.strerror}); choose another --out") from None
         try:
-            if readonly:
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                # a watcher may open it in one thread and close it in another (never concurrently)
-                self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
-            else:
-                self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
             self.conn.row_factory = sqlite3.Row
             self._check_or_init()
             if existed:
                 self._check_intact()
+        except sqlite3.OperationalError as exc:
+            if "unable to open" not in str(exc):
+                raise StoreError(f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by "
+                                 "llmnas or choose a new path") from None
+            raise StoreError(f"cannot open or create the run store {self.path} ({exc}); check that its folder exists "
+                             "and is writable, or choose another --out") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by llmnas or choose a new path"
             ) from None
+        self._ident = self._file_ident()
+
+    def _file_ident(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def _check_file(self) -> None:
+        """Before each write: the file this store opened must still be at its path (a store
+        deleted or replaced mid-run would otherwise take every later trial with it, silently)."""
+        now = self._file_ident()
+        if now != self._ident:
+            what = "deleted" if now is None else "replaced by another file"
+            raise StoreError(f"the run store {self.path} was {what} while this run was writing to it; the trials "
+                             "written to it are gone with it: stop whatever removes it, then start the run again "
+                             "(or resume it from a backup)")
+
+    def _open_readonly(self) -> None:
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder, not a run store; give the .sqlite file")
+        if self.path.stat().st_size == 0:
+            raise StoreError(f"{self.path} is empty (0 bytes), not an llmnas run store; point to a file written by llmnas")
+        uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
+        last: Exception | None = None
+        for extra in ("", "&immutable=1"):  # immutable: read-only media, where SQLite cannot make its -shm file
+            try:
+                # a watcher may open it in one thread and close it in another (never concurrently)
+                self.conn = sqlite3.connect(uri + extra, uri=True, timeout=30.0, isolation_level=None,
+                                            check_same_thread=False)
+                self.conn.row_factory = sqlite3.Row
+                self._check_or_init(init=False)
+                self._check_intact()
+                return
+            except sqlite3.OperationalError as exc:
+                last = exc
+                self.conn.close()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path} is not a readable llmnas run store ({exc}); point to a file written by "
+                                 "llmnas") from None
+        raise StoreError(f"{self.path} cannot be opened for reading ({last}); check its permissions") from None
 
     # ----- file format -------------------------------------------------------------------
-    def _check_or_init(self) -> None:
+    def _check_or_init(self, init: bool = True) -> None:
         c = self.conn
         app_id = c.execute("PRAGMA application_id").fetchone()[0]
         version = c.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id == 0 and version == 0 and not tables:
+        if not init and version == 0 and (app_id == 0 or not tables):
+            raise StoreError(f"{self.path} is not an llmnas run store (no store schema in it); point to a file "
+                             "written by llmnas")
+        if app_id in (0, APP_ID) and version == 0 and not (tables - set(_TABLES)) and not (
+                "studies" in tables and c.execute("SELECT COUNT(*) FROM studies").fetchone()[0]):
+            # a new file (or one whose creation was cut short by an older llmnas): the id, the
+            # tables and the version in one transaction, so a kill or a second creator at any
+            # moment leaves either an empty file or a whole store
             c.execute("PRAGMA journal_mode=WAL")
-            c.execute(f"PRAGMA application_id={APP_ID}")
-            c.executescript(_SCHEMA)
-            c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            c.executescript(f"BEGIN IMMEDIATE; PRAGMA application_id={APP_ID}; {_SCHEMA}"
+                            f" PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            version = c.execute("PRAGMA user_version").fetchone()[0]
         elif app_id != APP_ID:
             raise StoreError(f"{self.path} is an SQLite file but not an llmnas run store; choose another path")
-        elif version != SCHEMA_VERSION:
+        if version != SCHEMA_VERSION:
             newer = version > SCHEMA_VERSION
             raise StoreError(
                 f"{self.path} has store schema v{version}, this llmnas reads v{SCHEMA_VERSION}; "
                 + ("upgrade llmnas: pip install -U llmnas" if newer else "open it with the llmnas version that wrote it, or export it and start a new run")
             )
-        c.execute("PRAGMA synchronous=NORMAL")
-        c.execute("PRAGMA foreign_keys=ON")
+        if init:
+            c.execute("PRAGMA synchronous=NORMAL")
+            c.execute("PRAGMA foreign_keys=ON")
 
     def _check_intact(self) -> None:
         """An existing file whose pages are damaged fails now, with one clear error."""
@@ -198,6 +308,7 @@ class Store:
         self.close()
 
     def _tx(self) -> "_Tx":
+        self._check_file()
         return _Tx(self.conn)
 
     # ----- studies -----------------------------------------------------------------------
@@ -221,6 +332,26 @@ class Store:
         assert study is not None and study.id == cur.lastrowid
         return study
 
+    def discard_new_study(self, study_id: int) -> None:
+        """Delete a study that has no trial (one whose run could not start), in one transaction."""
+        with self._tx() as c:
+            if c.execute("SELECT COUNT(*) FROM trials WHERE study_id=?", (study_id,)).fetchone()[0]:
+                return
+            for table in ("llm_calls", "events", "states"):
+                c.execute(f"DELETE FROM {table} WHERE study_id=?", (study_id,))
+            c.execute("DELETE FROM studies WHERE id=?", (study_id,))
+
+    def remove_files(self) -> None:
+        """Delete a closed store's file (and its WAL files) when it holds no study."""
+        try:
+            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as c:
+                if c.execute("SELECT COUNT(*) FROM studies").fetchone()[0]:
+                    return
+        except sqlite3.Error:
+            return
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+
     def find_study(self, name: str) -> StudyInfo | None:
         row = self.conn.execute("SELECT * FROM studies WHERE name=?", (name,)).fetchone()
         return self._study(row) if row else None
@@ -242,11 +373,15 @@ class Store:
                 return s
         raise StoreError(f"no study {name!r} in {self.path}; it has: {', '.join(s.name for s in studies) or 'none'}")
 
-    @staticmethod
-    def _study(row: sqlite3.Row) -> StudyInfo:
+    def _study(self, row: sqlite3.Row) -> StudyInfo:
+        where = f"study row {row['id']}"
         return StudyInfo(
-            row["id"], row["name"], json.loads(row["config"]), row["seed"], json.loads(row["versions"]),
-            row["created_at"], row["updated_at"], row["status"], row["stop_reason"],
+            _int(self.path, row["id"], "studies", "id"), _str(self.path, row["name"], where, "name"),
+            _json(self.path, row["config"], dict, where, "config"), _int(self.path, row["seed"], where, "seed"),
+            _json(self.path, row["versions"], dict, where, "versions"),
+            _real(self.path, row["created_at"], where, "created_at"), _real(self.path, row["updated_at"], where, "updated_at"),
+            _str(self.path, row["status"], where, "status"),
+            None if row["stop_reason"] is None else _str(self.path, row["stop_reason"], where, "stop_reason"),
         )
 
     def set_status(self, study_id: int, status: str, stop_reason: str | None = None) -> None:
@@ -299,7 +434,11 @@ class Store:
 
     def load_state(self, study_id: int) -> tuple[int, str, dict[str, Any]] | None:
         row = self.conn.execute("SELECT round, phase, state FROM states WHERE study_id=?", (study_id,)).fetchone()
-        return (row["round"], row["phase"], json.loads(row["state"])) if row else None
+        if not row:
+            return None
+        where = f"strategy state of study {study_id}"
+        return (_int(self.path, row["round"], where, "round"), _str(self.path, row["phase"], where, "phase"),
+                _json(self.path, row["state"], dict, where, "state"))
 
     @staticmethod
     def _trial_row(t: Trial) -> tuple:
@@ -316,20 +455,28 @@ class Store:
         ).fetchall()
         return [self._row_trial(r) for r in rows]
 
-    @staticmethod
-    def _row_trial(r: sqlite3.Row) -> Trial:
+    def _row_trial(self, r: sqlite3.Row) -> Trial:
+        p, w = self.path, f"trial row seq {r['seq']!r}"
         return Trial(
-            seq=r["seq"], round=r["round"], number=r["number"], key=r["key"], arch=json.loads(r["arch"]),
-            status=r["status"], source=r["source"], note=r["note"], reason=r["reason"], signal=r["signal"],
-            score=r["score"], report=r["report"], metrics=json.loads(r["metrics"]), feasible=bool(r["feasible"]),
-            eval_seconds=r["eval_seconds"], meta=json.loads(r["meta"]),
+            seq=_int(p, r["seq"], w, "seq"), round=_int(p, r["round"], w, "round"),
+            number=None if r["number"] is None else _int(p, r["number"], w, "number"), key=_str(p, r["key"], w, "key"),
+            arch=_json(p, r["arch"], dict, w, "arch"), status=_str(p, r["status"], w, "status"),
+            source=_str(p, r["source"], w, "source"), note=_str(p, r["note"], w, "note"), reason=_str(p, r["reason"], w, "reason"),
+            signal=_opt_real(p, r["signal"], w, "signal"), score=_opt_real(p, r["score"], w, "score"),
+            report=_opt_real(p, r["report"], w, "report"), metrics=_json(p, r["metrics"], dict, w, "metrics"),
+            feasible=bool(_int(p, r["feasible"], w, "feasible")), eval_seconds=_real(p, r["eval_seconds"], w, "eval_seconds"),
+            meta=_json(p, r["meta"], dict, w, "meta"),
         )
 
     # ----- LLM calls and events ---------------------------------------------------------------
     def add_llm_call(self, study_id: int, round_: int | None, record: dict[str, Any]) -> None:
+        """Store one call record. A conversation that continues an earlier stored call (a re-ask
+        appends the reply and the reason to it) is stored as that call's row id plus the new
+        turns only (see :mod:`llmnas.store.conversations`); :meth:`llm_calls` rebuilds it."""
         usage = record.get("usage") or {}
+        stored, full = self._convos.compact(study_id, record)
         with self._tx() as c:
-            c.execute(
+            cur = c.execute(
                 "INSERT INTO llm_calls(study_id, round, purpose, model, prompt_tokens, completion_tokens, latency_s, "
                 "parse_status, record, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
@@ -337,13 +484,14 @@ class Store:
                     int(record.get("prompt_tokens", usage.get("prompt_tokens", 0)) or 0),
                     int(record.get("completion_tokens", usage.get("completion_tokens", 0)) or 0),
                     float(record.get("latency_s", 0.0) or 0.0), str(record.get("parse_status", "")),
-                    _dumps(record), time.time(),
+                    _dumps(stored), time.time(),
                 ),
             )
+        self._convos.remember(study_id, cur.lastrowid, full, record)
 
     def llm_calls(self, study_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT round, record FROM llm_calls WHERE study_id=? ORDER BY id", (study_id,))
-        return [{**json.loads(r["record"]), "_round": r["round"]} for r in rows]
+        rows = self.conn.execute("SELECT id, round, record FROM llm_calls WHERE study_id=? ORDER BY id", (study_id,))
+        return expand_calls(self.path, ((r["id"], r["round"], r["record"]) for r in rows))
 
     def llm_totals(self, study_id: int) -> dict[str, float]:
         """Calls, prompt / cached / completion tokens, seconds and replies cut at ``max_tokens``."""
@@ -425,14 +573,40 @@ class _Tx:
         self.conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _write_error(exc) from None
         return self.conn
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as err:
+                self._rollback()
+                raise _write_error(err) from None
+            return False
+        self._rollback()
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _write_error(exc) from None
+        return False
+
+    def _rollback(self) -> None:
+        try:
             self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite may have rolled back already (disk full)
+
+
+def _write_error(exc: sqlite3.OperationalError) -> StoreError:
+    """One line for a write the store could not make (disk full, read-only file, locked)."""
+    text = str(exc)
+    fix = ("free disk space, then `llmnas resume` continues from the last stored trial" if "full" in text else
+           "make the file writable or choose another --out" if "readonly" in text else
+           "another process holds the store; wait for it, then retry" if "locked" in text else
+           "check the disk, then `llmnas resume`")
+    return StoreError(f"cannot write the run store ({text}); {fix}")
 
 
 def iter_store_files(path: str | Path) -> Iterator[Path]:

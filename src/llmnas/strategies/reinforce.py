@@ -18,7 +18,7 @@ from .base import STRATEGIES, Strategy, StrategySettings
 
 
 class ReinforceSettings(StrategySettings):
-    learning_rate: float = Field(0.01, gt=0)
+    learning_rate: float = Field(0.01, gt=0, le=10)
     ema_momentum: float = Field(0.9, ge=0, lt=1)
     max_draws: int = Field(100, ge=1)
 
