@@ -161,3 +161,11 @@ def test_rank_probe_runs_every_ranker_on_held_out_steps(cli):
     by = {r.ranker: r for r in rows}
     assert by["oracle"].mean_rank() == 1.0 and 5.0 < by["random (exact expectation)"].mean_rank() < 6.0
     assert by["additive"].mean_rank() < by["random (exact expectation)"].mean_rank()
+
+
+def test_train_preset_refuses_lora_options_and_unknown_presets(cli, tmp_path):
+    out = cli("lmsearcher", "train", "--preset", "ncode-ranker", "--out", str(tmp_path / "x"), "--rank", "4")
+    assert out.returncode != 0 and "LoRA options" in out.stderr and "--rank" in out.stderr
+    out = cli("lmsearcher", "train", "--data", "d.jsonl", "--out", str(tmp_path / "y"), "--batch", "8")
+    assert out.returncode != 0 and "--batch is an option of the NCode ranker presets" in out.stderr
+    assert not (tmp_path / "x").exists()

@@ -78,6 +78,7 @@ def rank_probe_cmd(
 
         model = load_ncode_ranker(ncode_model)
         rankers[f"ncode ({ncode_model})"] = lambda s: model.choose(s.history, s.pool)
+        rankers[f"ncode ({ncode_model}, score-bin head)"] = lambda s: model.choose(s.history, s.pool, "bins")
     rankers["closest"] = pick_closest
     rankers["additive"] = pick_additive
     if llm_model != "none":
@@ -106,7 +107,9 @@ def rank_probe_cmd(
         ranker = r.ranker + (f" ({r.note})" if r.note else "") + (f" [{r.unlisted} unlisted]" if r.unlisted else "")
         table.add_row(r.table, ranker, str(r.n), f"{r.mean_rank():.2f}", f"{r.se():.2f}",
                       f"{np.mean(r.top1):.3f}", f"{np.mean(r.regret):.2f}", ms)
-    Console().print(table)
+    import sys
+
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
     if json_out:
         Path(json_out).write_text(_json.dumps([{"table": r.table, "ranker": r.ranker, "steps": r.n,
                                                  "mean_rank": r.mean_rank(), "se": r.se(),

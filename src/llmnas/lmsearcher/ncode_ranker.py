@@ -4,7 +4,7 @@ rank a pool.
 The packaged model lives in ``llmnas/lmsearcher/ncode_ranker/`` (``model.npz``, ``model.json``,
 ``CARD.md``); its sha256 is pinned here and checked before loading. ``load_ncode_ranker(name)``
 takes ``ncode-ranker`` (the packaged model) or the path of a ``llmnas lmsearcher train --preset
-ncode-ranker --out DIR`` folder (or its ``model.json``). Needs torch (``llmnas[supernet]``).
+ncode-ranker --out DIR`` folder (or its ``model.json``). Needs torch (``llmnas[ncode]``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from .ncode_model import ModelShape, build_model, collate, featurise
 
 SHIPPED_NAME = "ncode-ranker"
+HEADS = ("pick", "bins")
 SHIPPED_DIR = Path(__file__).with_name("ncode_ranker")
 #: sha256 of the packaged ``ncode_ranker/model.npz`` (checked before loading)
 SHIPPED_SHA256 = ""
@@ -51,7 +52,7 @@ class NCodeRanker:
         try:
             import torch
         except ImportError:
-            raise ConfigError("the NCode ranker needs torch: pip install 'llmnas[supernet]'") from None
+            raise ConfigError("the NCode ranker needs torch: pip install 'llmnas[ncode]'") from None
         self.torch = torch
         meta = json.loads(meta_path.read_text())
         weights = meta_path.with_name(meta["file"])
@@ -68,8 +69,13 @@ class NCodeRanker:
         self.model.load_state_dict(state)
         self.model.eval()
 
-    def logits(self, history: Sequence[tuple[str, float]], pool: Sequence[str]) -> np.ndarray:
-        """The pick logit of every pool candidate (higher = the model thinks it better)."""
+    def logits(self, history: Sequence[tuple[str, float]], pool: Sequence[str], head: str = "pick") -> np.ndarray:
+        """The value of every pool candidate (higher = the model thinks it better).
+
+        ``head="pick"``: the answer logits; ``head="bins"``: the expected score bin (the predicted
+        share of the shown history a candidate beats, in bins)."""
+        if head not in HEADS:
+            raise ConfigError(f"ncode_head {head!r}: choose one of {', '.join(HEADS)}")
         if not pool:
             raise ValueError("the NCode ranker needs at least one candidate")
         step = featurise(history, pool, self.shape)
@@ -79,14 +85,17 @@ class NCodeRanker:
         try:
             with torch.inference_mode():
                 batch = collate([step], torch)
-                pick, _ = self.model(**batch)
+                pick, bins = self.model(**batch)
         finally:
             torch.set_num_threads(threads)
+        if head == "bins":
+            probs = torch.softmax(bins[0, step.n_history:].double(), dim=-1)
+            return (probs @ torch.arange(probs.shape[-1], dtype=torch.float64)).numpy()
         return pick[0, step.n_history:].double().numpy()
 
-    def choose(self, history: Sequence[tuple[str, float]], pool: Sequence[str]) -> int:
-        """Index into ``pool`` of the answer (the highest logit; the first one on ties)."""
-        return int(np.argmax(self.logits(history, pool)))
+    def choose(self, history: Sequence[tuple[str, float]], pool: Sequence[str], head: str = "pick") -> int:
+        """Index into ``pool`` of the answer (the highest value; the first one on ties)."""
+        return int(np.argmax(self.logits(history, pool, head)))
 
 
 @lru_cache(maxsize=4)

@@ -174,7 +174,7 @@ def train_ncode(cfg: NCodeTrainConfig, *, resume: bool = False, console: Any = N
     try:
         import torch
     except ImportError:
-        raise ConfigError("training the NCode ranker needs torch: pip install 'llmnas[supernet]'") from None
+        raise ConfigError("training the NCode ranker needs torch: pip install 'llmnas[ncode]'") from None
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else

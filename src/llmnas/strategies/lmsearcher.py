@@ -41,6 +41,8 @@ class LMSearcherSettings(StrategySettings):
         "the in-context additive per-decision model, or the NCode ranker model")
     ncode_model: str = Field("ncode-ranker", description="ranker=ncode: the packaged model (ncode-ranker) or a "
                              "folder written by llmnas lmsearcher train --preset ncode-ranker")
+    ncode_head: Literal["pick", "bins"] = Field("pick", description="ranker=ncode: answer by the pick logits, or "
+                                                "by the expected score bin")
     warmup: int = Field(5, ge=1, description="uniform random architectures before the first ranking step (paper: 5)")
     pool_size: int = Field(lp.DEFAULT_POOL_SIZE, ge=1, le=100, description="candidates per step (paper: 10)")
     max_history: int = Field(lp.DEFAULT_MAX_HISTORY, ge=1, description="evaluated entries shown, best first (paper: 200)")
@@ -115,7 +117,7 @@ class LMSearcher(Strategy):
         if s.ranker == "ncode":
             assert self.ncode is not None
             history = [(space.to_ncode(t.arch), float(t.score)) for t in evaluated]  # type: ignore[arg-type]
-            i = self.ncode.choose(history, codes)
+            i = self.ncode.choose(history, codes, s.ncode_head)
             return [Proposal(pool[i], "ncode", f"step {step}: the NCode ranker chose {codes[i]} of {len(codes)}", meta)]
         return [self._llm_step(step, evaluated, pool, codes, meta)]
 
