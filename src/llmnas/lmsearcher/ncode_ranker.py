@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -23,7 +23,7 @@ SHIPPED_NAME = "ncode-ranker"
 HEADS = ("pick", "bins")
 SHIPPED_DIR = Path(__file__).with_name("ncode_ranker")
 #: sha256 of the packaged ``ncode_ranker/model.npz`` (checked before loading)
-SHIPPED_SHA256 = ""
+SHIPPED_SHA256 = "1215c2c17a9bdb0ee7601054f4026a1e8cbb1a781f7efabd9cc0ae8978ec08fd"
 
 
 def _sha256(path: Path) -> str:
@@ -109,7 +109,3 @@ def load_ncode_ranker(name: str = SHIPPED_NAME) -> NCodeRanker:
         raise ConfigError(f"the packaged NCode ranker is missing ({meta}); reinstall llmnas")
     return _load(str(meta.resolve()), pinned)
 
-
-def describe(name: str) -> dict[str, Any]:
-    r = load_ncode_ranker(name)
-    return {"path": str(r.path), "sha256": r.sha256, "shape": r.shape.as_dict()}
