@@ -163,7 +163,7 @@ def test_rank_probe_runs_every_ranker_on_held_out_steps(cli):
     assert by["additive"].mean_rank() < by["random (exact expectation)"].mean_rank()
 
 
-def test_train_preset_refuses_lora_options_and_unknown_presets(cli, tmp_path):
+def test_train_preset_refuses_lora_options_and_lora_refuses_batch(cli, tmp_path):
     out = cli("lmsearcher", "train", "--preset", "ncode-ranker", "--out", str(tmp_path / "x"), "--rank", "4")
     assert out.returncode != 0 and "LoRA options" in out.stderr and "--rank" in out.stderr
     out = cli("lmsearcher", "train", "--data", "d.jsonl", "--out", str(tmp_path / "y"), "--batch", "8")
