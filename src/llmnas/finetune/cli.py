@@ -15,7 +15,9 @@ def train_cmd(
     data: Optional[str] = typer.Option(None, "--data", help="Training JSONL (llmnas lmsearcher "
                                        "make-data). Not with --preset."),
     preset: Optional[str] = typer.Option(None, "--preset", help="A named recipe that also writes "
-                                         "its data: shipped-ranker (the packaged ranker)."),
+                                         "its data: shipped-ranker (the packaged LoRA ranker), "
+                                         "ncode-ranker (the packaged NCode ranker model), "
+                                         "ncode-ranker-no-transnas-micro."),
     base: Optional[str] = typer.Option(None, "--base", help="Named embedded base model "
                                        "[default: smollm2-135m; the preset's with --preset]."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps [default: 200]."),
@@ -46,12 +48,37 @@ def train_cmd(
                                           "[default: torch's choice]."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last "
                                 "checkpoint."),
+    batch: Optional[int] = typer.Option(None, "--batch", help="NCode ranker presets only: steps "
+                                        "per optimiser step [default: the preset's]."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """LoRA fine-tuning of the LM-Searcher ranker on make-data output (CPU or CUDA).
+    """LoRA fine-tuning of the LM-Searcher ranker on make-data output (CPU or CUDA), or, with
+    --preset ncode-ranker, training of the NCode ranker model from scratch.
 
-    The result is served by the embedded runtime: --llm-model OUT (or OUT/adapter.gguf)."""
+    The LoRA result is served by the embedded runtime: --llm-model OUT (or OUT/adapter.gguf);
+    an NCode ranker by --option ranker=ncode --option ncode_model=OUT."""
     from rich.console import Console
+
+    from llmnas.lmsearcher.ncode_presets import NCODE_PRESETS
+
+    if preset in NCODE_PRESETS:
+        from llmnas.lmsearcher.ncode_cli import train_ncode_preset
+
+        lora_only = {"--data": data, "--base": base, "--grad-accum": grad_accum, "--rank": rank,
+                     "--alpha": alpha, "--dropout": dropout, "--targets": targets,
+                     "--last-layers": last_layers, "--max-tokens": max_tokens}
+        given_lora = [k for k, v in lora_only.items() if v is not None]
+        if given_lora:
+            raise ConfigError(f"{', '.join(given_lora)}: LoRA options; preset {preset} trains the "
+                              "NCode ranker model (its options: --steps --batch --lr --warmup --seed "
+                              "--val-examples --checkpoint-every --device --threads --resume)")
+        train_ncode_preset(preset, out, {"steps": steps, "batch": batch, "lr": lr, "warmup": warmup,
+                                         "seed": seed, "val_examples": val_examples,
+                                         "checkpoint_every": checkpoint_every, "device": device,
+                                         "threads": threads}, resume=resume, quiet=quiet)
+        return
+    if batch is not None:
+        raise ConfigError("--batch is an option of the NCode ranker presets; LoRA uses --grad-accum")
 
     from llmnas.finetune.config import make_config
     from llmnas.finetune.train import train

@@ -1,4 +1,5 @@
-"""`llmnas lmsearcher ...`: make-data (this module) and train (llmnas.finetune.cli)."""
+"""`llmnas lmsearcher ...`: make-data (this module), train (llmnas.finetune.cli; the NCode ranker
+presets in llmnas.lmsearcher.ncode_cli) and rank-probe (llmnas.lmsearcher.ncode_cli)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from rich.table import Table
 
 from ..finetune.cli import train_cmd
 from . import prompt as lp
+from .ncode_cli import rank_probe_cmd
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 app.command("train")(train_cmd)
+app.command("rank-probe")(rank_probe_cmd)
 
 
 def _split(value: Optional[str]) -> Optional[list[str]]:
@@ -39,6 +42,8 @@ def make_data_cmd(
     steps: int = typer.Option(4, "--steps", help="Samples per trajectory (the label joins the history)."),
     p_fix: float = typer.Option(0.2, "--p-fix", help="Probability that pruning fixes a decision."),
     p_drop: float = typer.Option(0.3, "--p-drop", help="Probability that pruning drops an option."),
+    fmt: str = typer.Option("chat", "--format", help="chat (messages for an LLM ranker) or ncode "
+                            "(history and pool with signals, for the NCode ranker model)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Training data by pruning-based subspace sampling over the packaged benchmark tables."""
@@ -53,7 +58,7 @@ def make_data_cmd(
     with progress:
         task = progress.add_task("samples", total=samples)
         result = make_data(out, samples, seed, _split(benchmarks), _split(exclude), settings,
-                           on_sample=lambda _key: progress.advance(task))
+                           on_sample=lambda _key: progress.advance(task), fmt=fmt)
     table = Table(title=f"{sum(result.counts.values())} samples written to {result.path}")
     for col in ("benchmark:dataset", "samples", "trajectories"):
         table.add_column(col)

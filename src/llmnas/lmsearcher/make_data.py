@@ -28,7 +28,7 @@ from typing import Callable
 
 from ..errors import ConfigError
 from ..seeding import child_rng
-from .sampler import SamplerSettings, trajectory
+from .sampler import FORMATS, SamplerSettings, trajectory
 from .sources import Source, load_source, select
 
 
@@ -55,8 +55,13 @@ def _turns(sources: list[Source]) -> list[Source]:
 
 def make_data(out: str | Path, samples: int, seed: int = 0, benchmarks: list[str] | None = None,
               exclude: list[str] | None = None, settings: SamplerSettings | None = None,
-              on_sample: Callable[[str], None] | None = None) -> MakeDataResult:
-    """Write ``samples`` training samples to ``out`` (JSONL); returns the counts."""
+              on_sample: Callable[[str], None] | None = None, fmt: str = "chat") -> MakeDataResult:
+    """Write ``samples`` training samples to ``out`` (JSONL); returns the counts.
+
+    ``fmt``: ``chat`` (messages for an LLM) or ``ncode`` (history, pool with their signals and
+    the label, for the NCode ranker model; see :func:`llmnas.lmsearcher.sampler.trajectory`)."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if samples < 1:
         raise ConfigError(f"--samples must be at least 1 (got {samples})")
     s = settings or SamplerSettings()
@@ -84,7 +89,7 @@ def make_data(out: str | Path, samples: int, seed: int = 0, benchmarks: list[str
                     if written >= samples:
                         break
                     n_before = written
-                    for sample in trajectory(src, s, rngs[src.key], seed, trajs[src.key]):
+                    for sample in trajectory(src, s, rngs[src.key], seed, trajs[src.key], fmt):
                         if written >= samples:
                             break
                         fh.write(json.dumps(sample, separators=(",", ":")) + "\n")

@@ -44,3 +44,38 @@ def oracle(scores: Sequence[float]) -> int:
         if s > scores[best]:
             best = i
     return best
+
+
+def additive(history: Sequence[Indices], scores: Sequence[float], pool: Sequence[Indices]) -> int:
+    """Index into ``pool`` of the best candidate under the in-context additive per-decision model.
+
+    Scores are min-max normalised over ``history`` (higher = better; all equal: all 1). A
+    candidate's value is the mean, over its decisions, of the mean normalised score of the
+    history entries that share its option at that decision; a decision whose option no history
+    entry has counts at the history's mean score. Ties go to pool order. With an empty history
+    the first candidate is chosen."""
+    if not pool:
+        raise ValueError("additive needs a non-empty pool")
+    if not history:
+        return 0
+    values = additive_values(history, scores, pool)
+    return max(range(len(pool)), key=lambda i: (values[i], -i))
+
+
+def additive_values(history: Sequence[Indices], scores: Sequence[float], pool: Sequence[Indices]) -> list[float]:
+    """The additive model's value of every candidate (see :func:`additive`)."""
+    lo, hi = min(scores), max(scores)
+    norm = [(s - lo) / (hi - lo) if hi > lo else 1.0 for s in scores]
+    prior = sum(norm) / len(norm)
+    sums: dict[tuple[int, int], list[float]] = {}
+    for entry, value in zip(history, norm):
+        for pos, opt in enumerate(entry):
+            cell = sums.setdefault((pos, int(opt)), [0.0, 0.0])
+            cell[0] += value
+            cell[1] += 1.0
+    out = []
+    for cand in pool:
+        parts = [sums[(p, int(o))][0] / sums[(p, int(o))][1] if (p, int(o)) in sums else prior
+                 for p, o in enumerate(cand)]
+        out.append(sum(parts) / len(parts) if parts else prior)
+    return out

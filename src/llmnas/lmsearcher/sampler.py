@@ -115,9 +115,18 @@ def prune(source: Source, s: SamplerSettings, rng: np.random.Generator) -> Subsp
     return Subspace(whole, np.arange(len(source)), False)
 
 
+FORMATS = ("chat", "ncode")
+
+
 def trajectory(source: Source, s: SamplerSettings, rng: np.random.Generator, seed: int,
-               trajectory_id: int) -> Iterator[dict[str, Any]]:
-    """The training samples of one simulated search in one random subspace."""
+               trajectory_id: int, fmt: str = "chat") -> Iterator[dict[str, Any]]:
+    """The training samples of one simulated search in one random subspace.
+
+    ``fmt="chat"``: the chat messages of the LLM ranker (prompt + answer). ``fmt="ncode"``: the
+    same step as data for the NCode ranker model: ``history`` (NCode, raw signal) in the order
+    the simulated search evaluated them (all of it, not capped), ``pool`` (NCode, raw signal) and
+    ``label`` (index of the best candidate). Both formats draw the same random numbers, so the
+    same seed gives the same steps in either format."""
     sub = prune(source, s, rng)
     order = rng.permutation(sub.rows)
     most = max(1, min(s.max_start_history, len(order) - s.pool_size - s.steps))
@@ -139,18 +148,22 @@ def trajectory(source: Source, s: SamplerSettings, rng: np.random.Generator, see
         pool = [unvisited[int(i)] for i in picks]
         scores = [float(source.signal[r]) for r in pool]
         label = pool[oracle(scores)]
-        shown = [(code(r), float(source.signal[r])) for r in history]
-        messages = lp.build_messages(shown, [code(r) for r in pool], s.max_history)
-        yield {
-            "messages": [*messages, lp.answer_message(code(label))],
-            "meta": {
-                "benchmark": source.benchmark, "dataset": source.dataset, "space": source.benchmark,
-                "seed": seed, "trajectory": trajectory_id, "step": step, "pool_size": take,
-                "history_len": len(history), "label_score": float(source.signal[label]),
-                "signal": source.signal_name, "subspace": [list(k) for k in sub.kept],
-                "pruned": sub.pruned, "subspace_size": int(len(sub.rows)),
-                "prompt_version": lp.PROMPT_VERSION,
-            },
+        meta: dict[str, Any] = {
+            "benchmark": source.benchmark, "dataset": source.dataset, "space": source.benchmark,
+            "seed": seed, "trajectory": trajectory_id, "step": step, "pool_size": take,
+            "history_len": len(history), "label_score": float(source.signal[label]),
+            "signal": source.signal_name, "subspace": [list(k) for k in sub.kept],
+            "pruned": sub.pruned, "subspace_size": int(len(sub.rows)),
+            "prompt_version": lp.PROMPT_VERSION,
         }
+        if fmt == "ncode":
+            meta["format"] = "ncode"
+            yield {"history": [[code(r), float(source.signal[r])] for r in history],
+                   "pool": [[code(r), float(source.signal[r])] for r in pool],
+                   "label": pool.index(label), "meta": meta}
+        else:
+            shown = [(code(r), float(source.signal[r])) for r in history]
+            messages = lp.build_messages(shown, [code(r) for r in pool], s.max_history)
+            yield {"messages": [*messages, lp.answer_message(code(label))], "meta": meta}
         history.append(label)
         unvisited.remove(label)

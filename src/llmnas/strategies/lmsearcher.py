@@ -8,9 +8,11 @@ ranker answers with one candidate. Ranker ``llm`` asks the model (one call, boun
 ``llm.max_reasks``; with the embedded backend the reply is constrained to the listed codes);
 when no listed candidate comes back the step takes a recorded fallback (the candidate closest to
 the best so far, or a random one). Rankers ``closest`` and ``random`` do the same job without a
-model, as baselines. Trial sources say who chose: ``warmup``, ``ranker`` (first answer),
+model, as baselines; ``additive`` scores each candidate with the in-context per-decision model;
+``ncode`` asks the NCode ranker model (:mod:`llmnas.lmsearcher.ncode_model`; the packaged one,
+or a training folder named by ``ncode_model``), whose answer is always a pool member. Trial sources say who chose: ``warmup``, ``ranker`` (first answer),
 ``ranker-reask`` (after a re-ask), ``fallback-closest`` / ``fallback-random``, ``closest``,
-``random-pick``, ``only-candidate`` (a pool of one). Decisions and departures from the released
+``random-pick``, ``additive``, ``ncode``, ``only-candidate`` (a pool of one). Decisions and departures from the released
 code: docs/lmsearcher.md.
 """
 
@@ -22,7 +24,7 @@ from pydantic import Field
 
 from ..errors import ConfigError, LLMReplyError
 from ..lmsearcher import prompt as lp
-from ..lmsearcher.rankers import closest_to_best
+from ..lmsearcher.rankers import additive, closest_to_best
 from ..types import Arch, Proposal, Trial
 from .base import STRATEGIES, Strategy, StrategySettings, rank
 
@@ -30,9 +32,17 @@ COUNTERS = ("steps", "warmup", "llm_steps", "listed_first", "listed_reask", "fal
             "constrained_steps", "single_candidate")
 
 
+Ranker = Literal["llm", "closest", "random", "additive", "ncode"]
+
+
 class LMSearcherSettings(StrategySettings):
-    ranker: Literal["llm", "closest", "random"] = Field(
-        "llm", description="who picks from the pool: the LLM, the candidate closest to the best so far, or chance")
+    ranker: Ranker = Field(
+        "llm", description="who picks from the pool: the LLM, the candidate closest to the best so far, chance, "
+        "the in-context additive per-decision model, or the NCode ranker model")
+    ncode_model: str = Field("ncode-ranker", description="ranker=ncode: the packaged model (ncode-ranker) or a "
+                             "folder written by llmnas lmsearcher train --preset ncode-ranker")
+    ncode_head: Literal["pick", "bins"] = Field("pick", description="ranker=ncode: answer by the pick logits, or "
+                                                "by the expected score bin")
     warmup: int = Field(5, ge=1, description="uniform random architectures before the first ranking step (paper: 5)")
     pool_size: int = Field(lp.DEFAULT_POOL_SIZE, ge=1, le=100, description="candidates per step (paper: 10)")
     max_history: int = Field(lp.DEFAULT_MAX_HISTORY, ge=1, description="evaluated entries shown: the best ones (paper: 200)")
@@ -66,6 +76,11 @@ class LMSearcher(Strategy):
             raise ConfigError(f"strategy {self.name!r} with ranker=llm needs an LLM; run it with --llm "
                               "(e.g. --llm embedded), or use --option ranker=closest")
         self.batch_size = 1
+        self.ncode = None
+        if s.ranker == "ncode":
+            from ..lmsearcher.ncode_ranker import load_ncode_ranker
+
+            self.ncode = load_ncode_ranker(s.ncode_model)
         self.counts = {k: 0 for k in COUNTERS}
         self.stopped = ""
 
@@ -99,6 +114,15 @@ class LMSearcher(Strategy):
         if s.ranker == "random":
             i = int(self.ctx.rng.integers(len(pool)))
             return [Proposal(pool[i], "random-pick", f"step {step}: random pick from the pool", meta)]
+        if s.ranker == "additive":
+            hist = [space.to_indices(t.arch) for t in evaluated]
+            i = additive(hist, [float(t.score) for t in evaluated], [space.to_indices(a) for a in pool])  # type: ignore[arg-type]
+            return [Proposal(pool[i], "additive", f"step {step}: best under the additive per-decision model", meta)]
+        if s.ranker == "ncode":
+            assert self.ncode is not None
+            history = [(space.to_ncode(t.arch), float(t.score)) for t in evaluated]  # type: ignore[arg-type]
+            i = self.ncode.choose(history, codes, s.ncode_head)
+            return [Proposal(pool[i], "ncode", f"step {step}: the NCode ranker chose {codes[i]} of {len(codes)}", meta)]
         return [self._llm_step(step, evaluated, pool, codes, meta)]
 
     def tell(self, trials: list[Trial]) -> None:
@@ -215,7 +239,7 @@ def ranker_line(counts: dict[str, int]) -> str:
 
 
 class LMSearcherClosestSettings(LMSearcherSettings):
-    ranker: Literal["llm", "closest", "random"] = Field("closest", description="the non-LLM baseline ranker")
+    ranker: Ranker = Field("closest", description="the non-LLM baseline ranker")
 
 
 @STRATEGIES.register("lmsearcher-closest")
@@ -225,4 +249,33 @@ class LMSearcherClosest(LMSearcher):
     name = "lmsearcher-closest"
     Settings = LMSearcherClosestSettings
     settings: LMSearcherClosestSettings
+    uses_llm = False
+
+
+class LMSearcherAdditiveSettings(LMSearcherSettings):
+    ranker: Ranker = Field("additive", description="the in-context additive per-decision ranker")
+
+
+@STRATEGIES.register("lmsearcher-additive")
+class LMSearcherAdditive(LMSearcher):
+    """The same loop; each candidate scored by the mean normalised score of the history entries
+    sharing each of its options (averaged over decisions)."""
+
+    name = "lmsearcher-additive"
+    Settings = LMSearcherAdditiveSettings
+    settings: LMSearcherAdditiveSettings
+    uses_llm = False
+
+
+class LMSearcherNCodeSettings(LMSearcherSettings):
+    ranker: Ranker = Field("ncode", description="the NCode ranker model (packaged, or ncode_model=DIR)")
+
+
+@STRATEGIES.register("lmsearcher-ncode")
+class LMSearcherNCode(LMSearcher):
+    """The same loop with the NCode ranker model (trained from scratch, shipped in the package)."""
+
+    name = "lmsearcher-ncode"
+    Settings = LMSearcherNCodeSettings
+    settings: LMSearcherNCodeSettings
     uses_llm = False
