@@ -414,7 +414,7 @@ def bench(
         budget_list = [int(b) for b in _split(budgets)]
     except ValueError:
         raise ConfigError(f"--budgets {budgets!r} must be comma-separated integers") from None
-    for flag, items in (("--strategies", _split(strategies)), ("--budgets", budget_list), ("--datasets", _split(datasets))):
+    for flag, items in (("--strategies", _split(strategies)), ("--budgets", budget_list), ("--datasets", _split(datasets or ""))):
         if flag != "--datasets" and not items:
             raise ConfigError(f"{flag} names nothing; give e.g. {'rs,rea,ls' if flag == '--strategies' else '100'}")
         if len(set(items)) != len(items):
