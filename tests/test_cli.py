@@ -152,7 +152,7 @@ def test_bench_variants_get_their_own_rows_options_and_llm_settings(cli, tmp_pat
     assert seen["lmsearcher@b"] == ("lmsearcher", {"ranker": "random"}, 0.3)
     assert seen["lmsearcher@a"][2] != 0.3
     dup = cli("bench", "--strategies", "rs,rs", "--seeds", "1", "--out", "c")
-    assert dup.returncode == 2 and "names a strategy twice" in dup.stderr
+    assert dup.returncode == 2 and "names rs twice" in dup.stderr
     no_llm = cli("bench", "--strategies", "rs@x", "--seeds", "1", "--option", "rs@x.llm.model=m", "--out", "d")
     assert no_llm.returncode == 2 and "uses no LLM" in no_llm.stderr
 

@@ -253,7 +253,7 @@ def test_executor_config_errors_are_one_clear_line():
         make_config({"executor": {"kind": "dask"}})
     with pytest.raises(ConfigError, match="workers applies to the process and ray executors"):
         make_config({"executor": {"workers": 4}})
-    with pytest.raises(ConfigError, match=r"unknown key 'executor.gpus' \(valid keys: kind, workers"):
+    with pytest.raises(ConfigError, match=r"unknown key 'executor.gpus'; did you mean 'gpu_ids'\? \(valid keys: kind, workers"):
         make_config({"executor": {"kind": "ray", "gpus": 1}})
     with pytest.raises(ConfigError, match="eval_timeout_s needs worker processes"):
         make_config({"executor": {"eval_timeout_s": 5}})

@@ -26,7 +26,7 @@ pytestmark = [
 ]
 
 LLM = {"model": "smollm2-135m", "max_tokens": 400, "timeout_s": 120}
-OPTIONS = {"n_min": 4, "n_max": 6, "navigator_max_tokens": 96, "fallback": "top-up"}
+OPTIONS = {"n_min": 4, "n_max": 6, "fallback": "top-up"}  # the brief strategy: its own token bound
 CLI_OPTS = ["--llm", "embedded:smollm2-135m", "--llm-option", "max_tokens=400",
             *[x for k, v in OPTIONS.items() for x in ("--option", f"{k}={v}")]]
 

@@ -92,5 +92,7 @@ class CollmServer:
         return t
 
 
+# the server plays the paper-shaped prompts (JSON objects, a free-text strategy)
 LLM_FLAGS = ["--strategy", "collm", "--option", "n_min=4", "--option", "n_max=6", "--option", "navigator_max_tokens=64",
+             "--option", "encoding=json", "--option", "navigator_format=paper",
              "--llm", "openai", "--llm-model", "fake", "--llm-option", "backoff_base_s=0.1", "--llm-option", "backoff_max_s=0.5"]

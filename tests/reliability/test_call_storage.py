@@ -113,7 +113,7 @@ def test_replay_show_and_resume_work_on_new_and_old_format_stores(tmp_path):
             search(store=rep, study="x", strategy="collm", budget=14, seed=3, strategy_options=OPTIONS,
                    llm={"backend": "replay", "replay_run": str(src)})
             assert [t[1:] for t in _trials(rep)] == reference  # trials reproduced exactly
-            shown = run_cli("show", str(src), cwd=tmp_path)
+            shown = run_cli("show", str(src), "--strategy-text", cwd=tmp_path)
             assert shown.returncode == 0 and "Navigator strategy 1" in shown.stdout, shown.stderr
             r = run_cli("resume", str(src), "--budget", "20", "--llm-base-url", url, "-q", cwd=tmp_path, timeout=120)
             assert r.returncode == 0, r.stderr

@@ -31,7 +31,7 @@ def test_control_sequences_in_stored_text_are_stripped_on_display(tmp_path):
     evil = "keep nor_conv_3x3 \x1b[2J\x1b]0;owned\x07 and \x1b[31mred\x1b[0m \u202eevil"
     with Store(out) as st:
         st.add_llm_call(st.get_study("x").id, 0, {"purpose": "navigator", "text": evil, "messages": [], "params": {}})
-    shown = run_cli("show", str(out), cwd=tmp_path)
+    shown = run_cli("show", str(out), "--strategy-text", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "keep nor_conv_3x3" in shown.stdout and "red" in shown.stdout
     assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout and "\u202e" not in shown.stdout

@@ -103,9 +103,9 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
 
 def _model_name(store: Store, study: StudyInfo) -> str:
     """The model that answered the run's LLM calls (as the server named it), else the configured one."""
-    row = store.conn.execute("SELECT record FROM llm_calls WHERE study_id=? ORDER BY id DESC LIMIT 1",
+    row = store.conn.execute("SELECT model FROM llm_calls WHERE study_id=? ORDER BY id DESC LIMIT 1",
                              (study.id,)).fetchone()
-    model = json.loads(row["record"]).get("model", "") if row else ""
+    model = str(row["model"] or "") if row else ""
     return model or str((study.config.get("llm") or {}).get("model") or "")
 
 

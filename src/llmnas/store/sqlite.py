@@ -190,6 +190,7 @@ class Store:
         self._convos = Conversations()
         if readonly:
             self._open_readonly()
+            self._ident = self._file_ident()
             return
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a folder; give a file path for the run store (e.g. {self.path / 'run.sqlite'})")
@@ -503,8 +504,10 @@ class Store:
         (stores written before they were recorded count 0)."""
         rows = self.conn.execute(
             "SELECT purpose, COUNT(*) n, COALESCE(SUM(prompt_tokens),0) pt, COALESCE(SUM(completion_tokens),0) ct, "
-            "COALESCE(SUM(latency_s),0) lat, COALESCE(SUM(json_extract(record, '$.cached_tokens')),0) cached, "
-            "COALESCE(SUM(json_extract(record, '$.finish_reason') = 'length'),0) cut "
+            "COALESCE(SUM(latency_s),0) lat, "
+            # a crafted or damaged record is named by llm_calls(); here it counts 0
+            "COALESCE(SUM(CASE WHEN json_valid(record) THEN json_extract(record, '$.cached_tokens') END),0) cached, "
+            "COALESCE(SUM(CASE WHEN json_valid(record) THEN json_extract(record, '$.finish_reason') = 'length' END),0) cut "
             "FROM llm_calls WHERE study_id=? GROUP BY purpose ORDER BY MIN(id)", (study_id,)).fetchall()
         out: dict[str, dict[str, float]] = {}
         for r in rows:
