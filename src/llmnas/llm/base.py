@@ -134,8 +134,9 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     slots: int = pydantic.Field(2, ge=1, le=8)
     #: embedded: speculative decoding from n-grams of the prompt and reply so far (llama.cpp's
     #: ``ngram-simple``): drafts are checked by the model, so the text is the one it would
-    #: write anyway, only sooner where it repeats itself (code lists); ``none`` turns it off
-    speculative: Literal["ngram", "none"] = "ngram"
+    #: write anyway, only sooner where it repeats itself (code lists). Off by default: once, with
+    #: a grammar-constrained request, the runtime aborted the whole process (docs/llm.md)
+    speculative: Literal["ngram", "none"] = "none"
     #: where assembled model files are cached (default ``$LLMNAS_CACHE`` or ``~/.cache/llmnas``)
     cache_dir: str | None = None
 
