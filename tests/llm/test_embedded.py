@@ -129,22 +129,32 @@ def test_server_shared_and_stopped_on_last_close(embedded_settings: LLMSettings)
 
 
 def test_ngram_speculation_changes_speed_not_text(embedded_settings: LLMSettings) -> None:
-    """Speculative decoding from n-grams (the default) must give the text the model writes
-    without it: same seed, same grammar, same reply; it only drafts tokens the model accepts."""
-    schema = {"type": "object", "additionalProperties": False, "required": ["codes"],
-              "properties": {"codes": {"type": "array", "items": {"type": "string", "pattern": "^[0-4]{6}$"},
-                                       "minItems": 20, "maxItems": 20}}}
-    # a repetitive reply (what small models write for candidate lists), so n-grams get drafted
-    msgs = [{"role": "user", "content": "Write the six-digit code 333333 twenty times, as JSON."}]
-    texts, drafted = {}, 0
-    for mode in ("none", "ngram"):
-        client = make_client(embedded_settings.model_copy(update={"speculative": mode, "n_threads": 1}))
-        try:
-            replies = [client.chat(msgs, schema=schema, temperature=0.6, seed=i, max_tokens=220) for i in range(3)]
-        finally:
-            client.close()
-        texts[mode] = [r.text for r in replies]
-        if mode == "ngram":
-            drafted = sum((r.timings or {}).get("draft_n", 0) for r in replies)
-    assert texts["ngram"] == texts["none"]
-    assert drafted > 0, "the server drafted no token: speculation is not on"
+    """Speculative decoding from n-grams (``speculative=ngram``, off by default) must give the text
+    the model writes without it: same seed, same grammar, same reply; it only drafts tokens the
+    model accepts. Run in a child process: the runtime once aborted a process with it on."""
+    import subprocess
+    import sys
+
+    code = f"""
+import json
+from llmnas.llm import LLMSettings, make_client
+settings = LLMSettings.model_validate_json({embedded_settings.model_dump_json()!r})
+schema = {{"type": "object", "additionalProperties": False, "required": ["codes"],
+          "properties": {{"codes": {{"type": "array", "items": {{"type": "string", "pattern": "^[0-4]{{6}}$"}},
+                                   "minItems": 20, "maxItems": 20}}}}}}
+msgs = [{{"role": "user", "content": "Write the six-digit code 333333 twenty times, as JSON."}}]
+out = {{}}
+for mode in ("none", "ngram"):
+    client = make_client(settings.model_copy(update={{"speculative": mode, "n_threads": 1}}))
+    try:
+        replies = [client.chat(msgs, schema=schema, temperature=0.6, seed=i, max_tokens=220) for i in range(3)]
+    finally:
+        client.close()
+    out[mode] = [[r.text for r in replies], sum((r.timings or {{}}).get("draft_n", 0) for r in replies)]
+print(json.dumps(out))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["ngram"][0] == out["none"][0]
+    assert out["ngram"][1] > 0, "the server drafted no token: speculation is not on"
