@@ -92,9 +92,12 @@ def test_a_gz_table_that_expands_hugely_is_refused_early(tmp_path):
     rows = GOOD + ["1,x,1,1\n"] * 2_000_000  # ~40 MB of text in ~100 KB of gzip
     space = _table_space(tmp_path, rows, gz=True)
     assert (tmp_path / "t.csv.gz").stat().st_size < 200_000
-    code = ("import resource, sys; sys.argv = ['llmnas', 'search', '--space', sys.argv[1], '--strategy', 'rs', "
+    # the peak of this process's own memory (VmHWM): getrusage's ru_maxrss survives exec on Linux,
+    # so a child of a large pytest process would report the parent's peak
+    code = ("import sys; sys.argv = ['llmnas', 'search', '--space', sys.argv[1], '--strategy', 'rs', "
             "'--budget', '2', '-q', '--out', sys.argv[2]]; from llmnas.cli import main; rc = main(); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+            "hwm = [ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM:')][0]; "
+            "print(hwm, file=sys.stderr); sys.exit(rc)")
     r = subprocess.run([sys.executable, "-c", code, str(space), str(tmp_path / "r.sqlite")], capture_output=True,
                        text=True, timeout=120, cwd=tmp_path)
     err, rss_kb = r.stderr.strip().splitlines()[:-1], int(r.stderr.strip().splitlines()[-1])
