@@ -19,7 +19,7 @@ import openai
 
 from llmnas import progress_events
 from llmnas.errors import ConfigError, EndpointError
-from llmnas.llm.base import Completion, LLMSettings, Request, Usage
+from llmnas.llm.base import Completion, LLMSettings, Request
 from llmnas.llm.http_guard import http_client, limits
 from llmnas.llm.reply_body import read_completion, read_data
 from llmnas.redact import redact_url
