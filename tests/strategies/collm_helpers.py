@@ -53,7 +53,7 @@ def make_run(tmp_path: Path, script: Any, *, strategy: str = "collm", budget: in
     client = ScriptedClient(script, settings=LLMSettings(model="scripted", max_reasks=0))
     # these tests cover the paper-shaped prompts (JSON objects, Markdown strategy); the compact
     # forms have their own tests in test_collm_compact.py
-    options = {"encoding": "json", "navigator_format": "paper", **(options or {})}
+    options = {"preset": "paper", **(options or {})}
     config = make_config(dict(strategy=strategy, budget=budget, seed=0, strategy_options=options, **cfg))
     store = store or Store(tmp_path / "run.sqlite")
     problem, _, _ = prepare(config)

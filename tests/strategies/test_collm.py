@@ -395,3 +395,10 @@ def test_show_and_plot_tell_llm_trials_from_fallback_ones(tmp_path):
         assert {"trial from the LLM", "trial from a fallback"} <= labels
     finally:
         plt.close(fig)
+
+
+def test_token_estimate_counts_a_token_per_digit():
+    # both embedded tokenizers split numbers into digits: a statistics line is digit-heavy
+    words, numbers = [{"role": "user", "content": "a" * 100}], [{"role": "user", "content": "57.82/69.55 " * 10}]
+    assert estimate_tokens(words) == 40 + 4
+    assert estimate_tokens(numbers) == 80 + int(40 / 2.5) + 4  # 80 digits, 40 other characters

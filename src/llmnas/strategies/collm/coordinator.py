@@ -58,11 +58,12 @@ class Screened:
     reasons: list[str] = field(default_factory=list)
 
 
-def screen(items: list[Any], space: SearchSpace, is_visited: Any) -> Screened:
-    """Decode, check and deduplicate ``items`` (against the run and within the reply)."""
+def screen(items: list[Any], space: SearchSpace, is_visited: Any, taken: set[str] | None = None) -> Screened:
+    """Decode, check and deduplicate ``items`` (against the run, and within the reply and the
+    keys already ``taken`` in this iteration, e.g. by an earlier reply to a re-ask)."""
     out = Screened(counts=dict(attempted=len(items), parsed=0, legal=0, new=0, illegal=0,
                                duplicate_run=0, duplicate_reply=0))
-    seen: set[str] = set()
+    seen: set[str] = set(taken or ())
     for i, item in enumerate(items):
         try:
             arch = space.from_ncode(item) if isinstance(item, str) else space.decode(item)

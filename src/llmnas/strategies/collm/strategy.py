@@ -22,6 +22,8 @@ from ...wording import plural
 from ..base import STRATEGIES, Strategy, StrategySettings, rank
 from . import prompts
 from .coordinator import counts_line, extract_candidates, results_block, screen, trial_result
+from .local import (EXPLORE_DISTANCE, elites, elites_block, neighbourhood, stats_block, stats_preferences,
+                    trie_pattern)
 from .memory import Conversation, estimate_tokens
 
 REPLY_MARGIN = 32  # tokens kept free between the prompt window and the reply
@@ -33,13 +35,54 @@ BRIEF_FINDINGS_CHARS = 160
 BRIEF_MAX_ITEMS = 8
 BRIEF_MAX_VARY = 3
 EXPLORE = ("little", "some", "much")
+STATS_ELITES = 5  # best architectures listed in the Navigator's statistics
+BRIEF_VARY_POOL = 10  # in local mode the strategy's "vary" codes are among the best this many
+POOL_PER_ITEM = 20  # first iteration of local mode: random unvisited codes per answer slot
+
+
+#: what each preset sets when the field is not given (``preset`` is applied first)
+PRESETS: dict[str, dict[str, Any]] = {
+    # not in the paper: NCode answers, the brief strategy, the Coordinator's statistics and
+    # elites, and Generator decoding held to unvisited local edits of the named elites
+    "local": {"encoding": "code", "navigator_format": "brief", "proposals": "local", "statistics": True,
+              "generator_reasks": 2, "navigator_memory": False},
+    # stop-20 default: compact forms, free proposals
+    "compact": {"encoding": "code", "navigator_format": "brief", "proposals": "free", "statistics": False,
+                "generator_reasks": 0},
+    # the paper's prompts and forms (for strong endpoints)
+    "paper": {"encoding": "json", "navigator_format": "paper", "proposals": "free", "statistics": False,
+              "generator_reasks": 0},
+}
 
 
 class CoLLMSettings(StrategySettings):
+    preset: Literal["local", "compact", "paper"] = Field(
+        "local", description="defaults of encoding, navigator_format, proposals and statistics: 'local' (small "
+        "models: computed statistics, local edits of named elites), 'compact' (free proposals in codes) or "
+        "'paper' (the paper's JSON and Markdown forms); a field given explicitly wins")
+    proposals: Literal["local", "free"] = Field(
+        "local", description="'local': the Generator's decoding is held to unvisited codes within the strategy's "
+        "edit distance of the named elites (not in the paper); 'free': any architecture")
+    statistics: bool = Field(True, description="the Navigator reads per-option mean/best/count and the best "
+                             "architectures so far, computed by the Coordinator (not in the paper)")
+    generator: Literal["llm", "random"] = Field(
+        "llm", description="'random': the LLM-off control, candidates drawn uniformly from the same allowed set")
+    navigator: Literal["llm", "fixed", "stats"] = Field(
+        "llm", description="'fixed': the LLM-off control, a fixed strategy (vary the best `anchors`, explore "
+        "`fixed_explore`); 'stats': the same plus favour/avoid computed from the statistics (per decision "
+        "the option of highest / lowest mean), the non-LLM analyst the Navigator is measured against")
+    anchors: int = Field(3, ge=1, le=10, description="elites the Generator varies (the strategy's 'vary' codes "
+                         "first, then the best so far)")
+    fixed_explore: Literal["little", "some", "much"] = Field("some", description="the fixed strategy's distance")
+    allowed_cap: int = Field(1000, ge=10, description="most codes in one iteration's allowed set (a seeded "
+                             "uniform draw beyond it)")
+    generator_reasks: int = Field(2, ge=0, description="re-asks of the Generator when its reply holds fewer "
+                                  "than n_min new candidates, told which it repeated (not in the paper)")
     n_min: int = Field(10, ge=1, description="fewest candidates the Generator is asked for")
     n_max: int = Field(20, ge=1, description="most candidates the Generator is asked for (= batch size)")
     sillm: bool = Field(False, description="SiLLM-NAS ablation: one LLM, one conversation, both roles")
-    navigator_memory: bool = Field(True, description="Navigator keeps its conversation (paper default)")
+    navigator_memory: bool = Field(True, description="Navigator keeps its conversation (paper default; the "
+                                   "'local' preset turns it off: its statistics carry the history)")
     generator_memory: bool = Field(False, description="Generator keeps its conversation (ablation; hurts)")
     max_iterations: Optional[int] = Field(None, ge=1, description="T of Algorithm 1; None: until the budget")
     max_empty_iterations: int = Field(3, ge=1, description="stop after this many empty iterations in a row")
@@ -64,10 +107,32 @@ class CoLLMSettings(StrategySettings):
     prompt_dir: Optional[str] = Field(None, description="folder of <template>.md overrides")
     hide_space_name: bool = Field(True, description="keep the space name out of prompts (paper §5)")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            preset = data.get("preset", "local")
+            if preset in PRESETS:
+                given = dict(data)
+                data = {**PRESETS[preset], **data}
+                if given.get("encoding") == "json" and "proposals" not in given:
+                    data["proposals"] = "free"  # local proposals are sets of codes
+                    if "generator_reasks" not in given:
+                        data["generator_reasks"] = 0
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> "CoLLMSettings":
         if self.n_min > self.n_max:
             raise ValueError(f"n_min ({self.n_min}) must not exceed n_max ({self.n_max})")
+        if self.proposals == "local" and self.encoding != "code":
+            raise ValueError("proposals 'local' needs encoding 'code' (its grammar is a set of codes); "
+                             "set encoding: code or proposals: free")
+        if (self.generator == "random" or self.navigator != "llm") and self.proposals != "local":
+            raise ValueError("the LLM-off controls (generator: random, navigator: fixed) draw from the local "
+                             "allowed set; set proposals: local")
+        if self.sillm and (self.generator != "llm" or self.navigator != "llm"):
+            raise ValueError("sillm has one LLM for both roles; the LLM-off controls belong to collm")
         if self.sillm and self.generator_memory:
             raise ValueError("generator_memory has no meaning with sillm (one shared conversation); "
                              "use navigator_memory")
@@ -87,7 +152,7 @@ class CoLLM(Strategy):
     def __init__(self, ctx, settings=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx, settings)
         s = self.settings
-        if ctx.llm is None:
+        if ctx.llm is None and (s.generator == "llm" or s.navigator == "llm"):
             raise ConfigError(f"strategy {self.name!r} needs an LLM; run it with --llm (e.g. --llm embedded) "
                               "or pass llm= to llmnas.api.Run")
         if s.fallback != "none" and "mutate" not in ctx.space.capabilities:
@@ -110,6 +175,11 @@ class CoLLM(Strategy):
                                                      "minItems": s.n_min, "maxItems": s.n_max}}}
         self.gen_tokens = s.generator_max_tokens or int(s.n_max * per_arch * 1.25) + 32
         self.nav_schema = _brief_schema(space, s.encoding) if s.navigator_format == "brief" else None
+        self.hib = bool((ctx.run_info or {}).get("higher_is_better", True))
+        self.anchor_codes: list[str] = []  # the elites this iteration's Generator varies
+        self.distance = EXPLORE_DISTANCE[s.fixed_explore]
+        self.avoid: list[tuple[int, int]] = []  # (decision, option) indices the strategy avoids
+        self.favour: list[tuple[int, int]] = []  # ... and favours
         self.nav_tokens = s.navigator_max_tokens or (
             _brief_tokens(self.nav_schema) if self.nav_schema else PAPER_NAVIGATOR_TOKENS)
         self.iteration = 0  # Generator rounds done (t of Algorithm 1)
@@ -160,6 +230,9 @@ class CoLLM(Strategy):
         s, conv = self.settings, self.nav
         if self.strategy and self.feedback is None:
             return  # nothing new to report (cannot happen in the runner's ask/tell order)
+        if s.navigator != "llm":
+            self._fixed_strategy()
+            return
         conv.begin()
         if self.feedback is None:
             name = "navigator_init"
@@ -170,7 +243,7 @@ class CoLLM(Strategy):
         max_tokens = self.nav_tokens
         messages = conv.request(text, self._window_budget(max_tokens), s.max_exchanges)
         try:
-            reply = self.ctx.llm.chat(messages, schema=self.nav_schema, purpose="navigator",
+            reply = self.ctx.llm.chat(messages, schema=self._nav_schema_now(), purpose="navigator",
                                       temperature=s.navigator_temperature, max_tokens=max_tokens,
                                       seed=self._seed())
             raw, parsed, finish = reply.text, reply.parsed, reply.finish_reason
@@ -183,48 +256,162 @@ class CoLLM(Strategy):
         self.feedback = None
         self.current = {"navigator_prompt": name, "strategy_chars": len(strategy),
                         "navigator_cut": cut, "navigator_reply": "ok" if strategy else finish or "empty"}
+        if s.proposals == "local":
+            self._set_anchors(parsed if isinstance(parsed, dict) else None)
+
+    def _fixed_strategy(self) -> None:
+        """The LLM-off Navigator: vary the best ``anchors`` so far, at the fixed distance."""
+        s = self.settings
+        brief: dict[str, Any] = {"favour": [], "avoid": []}
+        if s.navigator == "stats":
+            brief = stats_preferences(self.ctx.history.evaluated(), self.ctx.space, self.hib)
+        self._set_anchors(brief)
+        lines = []
+        if brief["favour"]:
+            lines.append("Favour: " + ", ".join(brief["favour"]))
+        if brief["avoid"]:
+            lines.append("Avoid: " + ", ".join(brief["avoid"]))
+        if self.anchor_codes:
+            lines.append("Vary these architectures: " + ", ".join(self.anchor_codes))
+        lines.append(f"How far to move from them: {s.fixed_explore}")
+        self.strategy = "\n".join(lines)
+        self.feedback = None
+        self.current = {"navigator_prompt": s.navigator, "strategy_chars": len(self.strategy),
+                        "navigator_cut": False, "navigator_reply": s.navigator}
+
+    def _nav_schema_now(self) -> dict[str, Any] | None:
+        """The brief schema; in local mode its "vary" items are held to evaluated codes (the best
+        ``BRIEF_VARY_POOL``), so the Navigator names real elites rather than invented codes."""
+        schema = self.nav_schema
+        if schema is None or self.settings.proposals != "local" or "vary" not in schema["properties"]:
+            return schema
+        top = elites(self.ctx.history.evaluated(), BRIEF_VARY_POOL, rank)
+        if not top:
+            return schema
+        props = dict(schema["properties"])
+        props["vary"] = {**props["vary"], "items": {"type": "string", "pattern": trie_pattern(
+            [self.ctx.space.to_ncode(t.arch) for t in top])}}
+        return {**schema, "properties": props}
+
+    def _set_anchors(self, parsed: dict[str, Any] | None) -> None:
+        """Anchors: the strategy's legal 'vary' codes first, then the best so far, ``anchors`` in
+        all; the distance from its 'explore' word (the fixed one when it gives none)."""
+        s, space = self.settings, self.ctx.space
+        codes: list[str] = []
+        for c in (parsed or {}).get("vary") or []:
+            try:
+                arch = space.from_ncode(c)
+            except Exception:  # noqa: BLE001 - the grammar normally rules this out
+                continue
+            if space.check(arch) is None and space.to_ncode(arch) not in codes:
+                codes.append(space.to_ncode(arch))
+        for t in elites(self.ctx.history.evaluated(), s.anchors, rank):
+            if len(codes) >= s.anchors:
+                break
+            c = space.to_ncode(t.arch)
+            if c not in codes:
+                codes.append(c)
+        self.anchor_codes = codes[:s.anchors]
+        word = (parsed or {}).get("explore")
+        self.distance = EXPLORE_DISTANCE.get(str(word), EXPLORE_DISTANCE[s.fixed_explore])
+        self.avoid = _pairs(space, (parsed or {}).get("avoid") or [])
+        self.favour = _pairs(space, (parsed or {}).get("favour") or [])
 
     def _refine_text(self, fb: dict[str, Any]) -> str:
         s, stats = self.settings, fb["stats"]
         reasons = stats.get("reasons") if s.report_rejections else None
-        previous = "" if s.navigator_memory or not self.strategy else \
+        # without memory the previous strategy is shown, unless the Coordinator's statistics carry
+        # the history (the 0.5B model copied a strategy it was shown, word for word, every turn)
+        previous = "" if s.navigator_memory or s.statistics or not self.strategy else \
             "\n" + self._render("navigator_previous", strategy=self.strategy) + "\n"
         return self._render("navigator_refine", iteration=fb["iteration"],
                             counts=counts_line(stats, stats.get("cut", 0), s.report_rejections),
                             results=results_block(fb["results"], self.facts["signal"], reasons, self.arch_text),
-                            best=self._best_line(), previous_strategy=previous)
+                            statistics=self._statistics_text(), best=self._best_line(),
+                            previous_strategy=previous)
+
+    def _statistics_text(self) -> str:
+        """The Coordinator's computed context (``statistics``): the best architectures so far and
+        per-option mean / best / count over every evaluated architecture; empty when off."""
+        if not self.settings.statistics:
+            return ""
+        done = self.ctx.history.evaluated()
+        top = elites(done, STATS_ELITES, rank)
+        return ("\n" + elites_block(top, self.arch_text, self.facts["signal"]) + "\n"
+                + stats_block(done, self.ctx.space, self.hib) + "\n")
 
     # ----- Generator -------------------------------------------------------------------------------
     def _generate(self, n: int) -> list[Proposal]:
         """C_t <- Generator(S_{t-1}); keep the new legal candidates (at most n)."""
         s = self.settings
         it = self.iteration + 1
+        allowed = self._allowed() if s.proposals == "local" else None
+        if s.generator == "random":
+            return self._random_candidates(n, it, allowed or [])
+        want = min(n, s.n_min)
         if s.sillm:
-            name = "sillm_generate"
-            text = self._render(name, n_min=s.n_min, n_max=s.n_max, candidates_form=self._candidates_form())
+            name = "sillm_generate_local" if allowed is not None else "sillm_generate"
+            values: dict[str, Any] = dict(n_min=s.n_min, n_max=s.n_max, candidates_form=self._candidates_form())
         else:
-            name = "generator_user"
+            name = "generator_local" if allowed is not None else "generator_user"
             self.gen.begin()
-            text = self._render(name, strategy=self.strategy, n_min=s.n_min, n_max=s.n_max)
-        messages = self.gen.request(text, self._window_budget(self.gen_tokens), s.max_exchanges)
-        max_tokens = self._fit(messages, self.gen_tokens)
-        try:
-            reply = self.ctx.llm.chat(messages, schema=self.schema, purpose="generator",
-                                      temperature=s.generator_temperature, max_tokens=max_tokens, seed=self._seed())
-            reply_text, parsed, status, asks = reply.text, reply.parsed, reply.parse_status, reply.asks
-        except LLMReplyError as exc:  # unusable after the client's re-asks: salvage what we can
-            last = getattr(exc, "reply", None)
-            reply_text, parsed, status = (last.text if last else ""), None, "failed"
-            asks = last.asks if last else 0
+            values = dict(strategy=self.strategy, n_min=s.n_min, n_max=s.n_max)
+        if allowed is not None:
+            values.update(anchors=self._anchors_text(), distance=plural(self.distance, "decision"))
+        text = self._render(name, **values)
+        taken: list[tuple[int, Any]] = []
+        taken_keys: set[str] = set()
+        totals: dict[str, int] = {}
+        reasons: list[str] = []
+        extra: list[dict[str, str]] = []  # re-ask turns, sent after the first exchange
+        status, asks, found_by, reply_text, reasks = "ok", 0, "schema", "", 0
+        offset = 0
+        while True:
+            schema = self._gen_schema(allowed, taken_keys)
+            messages = self.gen.request(text, self._window_budget(self.gen_tokens), s.max_exchanges) + extra
+            max_tokens = self._fit(messages, self.gen_tokens)
+            try:
+                reply = self.ctx.llm.chat(messages, schema=schema, purpose="generator",
+                                          temperature=s.generator_temperature, max_tokens=max_tokens,
+                                          seed=self._seed())
+                reply_text, parsed, status, a = reply.text, reply.parsed, reply.parse_status, reply.asks
+            except LLMReplyError as exc:  # unusable after the client's re-asks: salvage what we can
+                last = getattr(exc, "reply", None)
+                reply_text, parsed, status = (last.text if last else ""), None, "failed"
+                a = last.asks if last else 0
+            asks += a
+            code_length = self.ctx.space.ncode_length() if s.encoding == "code" else None
+            items, found_by = extract_candidates(parsed, reply_text, code_length)
+            sc = screen(items, self.ctx.space, self.ctx.history.is_visited, taken_keys)
+            for k, v in sc.counts.items():
+                totals[k] = totals.get(k, 0) + v
+            reasons += sc.reasons[:max(0, 5 - len(reasons))]
+            for i, arch in sc.new:
+                taken.append((offset + i, arch))
+                taken_keys.add(self.ctx.space.canonical_key(arch))
+            offset += len(items)
+            short = want - len(taken)
+            if short <= 0 or reasks >= s.generator_reasks or not items \
+                    or (allowed is not None and len(allowed) <= len(taken_keys)):
+                break
+            reasks += 1
+            repeated = [self.arch_text(a) for a in _repeats(items, self.ctx.space, sc)]
+            again = self._render("generator_again", got=plural(len(taken), "new architecture"),
+                                 repeated=", ".join(repeated[:10]) or "none", short=short,
+                                 taken=", ".join(self.arch_text(a) for _, a in taken) or "none")
+            extra = extra + [{"role": "assistant", "content": reply_text}, {"role": "user", "content": again}]
         self.iteration = it
-        self.gen.exchange(text, reply_text)
-        code_length = self.ctx.space.ncode_length() if s.encoding == "code" else None
-        items, found_by = extract_candidates(parsed, reply_text, code_length)
-        sc = screen(items, self.ctx.space, self.ctx.history.is_visited)
-        take = sc.new[:n]
-        stats = {**self.current, "iteration": it, **sc.counts, "proposed": len(take), "cut": len(sc.new) - len(take),
-                 "reply": status, "asks": asks, "found_by": found_by, "reasons": sc.reasons,
+        self.gen.exchange(text, reply_text if not extra else extra[0]["content"])
+        take = taken[:n]
+        stats = {**self.current, "iteration": it, **totals, "proposed": len(take), "cut": len(taken) - len(take),
+                 "reply": status, "asks": asks, "reasks": reasks, "found_by": found_by, "reasons": reasons,
                  "empty_before": self.empty_streak}
+        if allowed is not None:
+            stats.update(allowed=len(allowed), distance=self.distance, anchors=list(self.anchor_codes))
+        return self._proposals(take, it, name, stats, "generator")
+
+    def _proposals(self, take: list[tuple[int, Any]], it: int, name: str | None, stats: dict[str, Any],
+                   role: str) -> list[Proposal]:
         self.current = stats
         self.log.append({k: v for k, v in stats.items() if k != "reasons"})
         if not take:
@@ -232,16 +419,107 @@ class CoLLM(Strategy):
             self.feedback = {"iteration": it, "stats": stats, "results": []}
             return []
         self.empty_streak = 0
-        counts = {k: stats[k] for k in ("attempted", "parsed", "legal", "new", "proposed", "cut")}
+        counts = {k: stats.get(k, 0) for k in ("attempted", "parsed", "legal", "new", "proposed", "cut")}
         out = []
         for j, (i, arch) in enumerate(take):
-            meta: dict[str, Any] = {"iteration": it, "role": "generator", "prompt": name, "candidate": i + 1,
-                                    "counts": counts, "reply": status, "empty_before": stats["empty_before"]}
+            meta: dict[str, Any] = {"iteration": it, "role": role, "prompt": name, "candidate": i + 1,
+                                    "counts": counts, "reply": stats.get("reply"), "empty_before": stats["empty_before"]}
             if j == 0:
                 meta["strategy"] = self.strategy  # once per iteration, for `llmnas show`
             note = f"iteration {it}: {counts['new']} new of {counts['attempted']} proposed"
-            out.append(Proposal(arch, f"generator#{it}", note, meta))
+            out.append(Proposal(arch, f"{role}#{it}", note, meta))
         return out
+
+    def _random_candidates(self, n: int, it: int, allowed: list[str]) -> list[Proposal]:
+        """The LLM-off Generator: ``n_min`` codes drawn uniformly from the allowed set (or, with no
+        anchors yet, uniformly random unvisited architectures). No LLM call."""
+        s, space = self.settings, self.ctx.space
+        want = min(n, s.n_min)
+        if allowed:
+            pick = self.ctx.rng.choice(len(allowed), size=min(want, len(allowed)), replace=False)
+            archs = [space.from_ncode(allowed[int(i)]) for i in pick]
+        else:
+            archs, keys = [], set()
+            for _ in range(want):
+                a = self.random_unvisited(keys)
+                if a is None:
+                    break
+                keys.add(space.canonical_key(a))
+                archs.append(a)
+        self.iteration = it
+        take = [(i, space.encode(a)) for i, a in enumerate(archs)]
+        stats = {**self.current, "iteration": it, "attempted": len(take), "parsed": len(take), "legal": len(take),
+                 "new": len(take), "proposed": len(take), "cut": 0, "reply": "random", "asks": 0, "reasks": 0,
+                 "found_by": "random", "reasons": [], "empty_before": self.empty_streak,
+                 "allowed": len(allowed), "distance": self.distance, "anchors": list(self.anchor_codes)}
+        return self._proposals(take, it, None, stats, "random")
+
+    def _allowed(self) -> list[str] | None:
+        """This iteration's allowed codes (``proposals: local``): the unvisited codes within the
+        strategy's distance of the anchors, without changes to avoided options, and, when at least
+        ``n_min`` of them change a decision to a favoured option, only those. Before any anchor
+        exists (the first iteration) a uniform random sample of unvisited architectures. An empty
+        neighbourhood widens the distance one step at a time, then falls back to the sample."""
+        s, space, hist = self.settings, self.ctx.space, self.ctx.history
+        if self.anchor_codes:
+            anchors = [space.from_ncode(c) for c in self.anchor_codes]
+            for dist in range(self.distance, max(self.distance, 3) + 1):
+                codes = neighbourhood(space, anchors, dist, hist.is_visited, self.ctx.rng, s.allowed_cap,
+                                      avoid=self.avoid)
+                if codes:
+                    self.distance = dist
+                    return self._favoured(codes, anchors)
+        keys: set[str] = set()
+        codes = []
+        for _ in range(min(s.allowed_cap, POOL_PER_ITEM * s.n_min)):
+            arch = self.random_unvisited(keys)
+            if arch is None:
+                break
+            keys.add(space.canonical_key(arch))
+            codes.append(space.to_ncode(arch))
+        return codes or None
+
+    def _favoured(self, codes: list[str], anchors: list[Any]) -> list[str]:
+        if not self.favour:
+            return codes
+        fav = set(self.favour)
+        layout = self.ctx.space.ncode_layout()
+        base = [self.ctx.space.to_ncode(a) for a in anchors]
+        keep = []
+        for c in codes:
+            for b in base:
+                moved = [(i, int(c[p:p + w])) for i, (_, p, w) in enumerate(layout) if c[p:p + w] != b[p:p + w]]
+                if moved and len(moved) <= self.distance and any(m in fav for m in moved):
+                    keep.append(c)
+                    break
+        return keep if len(keep) >= self.settings.n_min else codes
+
+    def _gen_schema(self, allowed: list[str] | None, taken: set[str]) -> dict[str, Any]:
+        """The Generator's schema. In local mode the allowed codes not yet taken are dealt at random
+        into one disjoint group per answer slot (``prefixItems``): each slot's grammar is its group,
+        so a reply can neither leave the allowed set nor repeat itself, and the model's choice is
+        which code of each group to write."""
+        if allowed is None:
+            return self.schema
+        space, s = self.ctx.space, self.settings
+        left = [c for c in allowed if space.canonical_key(space.from_ncode(c)) not in taken] or allowed
+        k = max(1, min(s.n_min, len(left)))
+        order = self.ctx.rng.permutation(len(left))
+        groups = [sorted(left[int(i)] for i in order[j::k]) for j in range(k)]
+        arr = {"type": "array", "prefixItems": [{"type": "string", "pattern": trie_pattern(g)} for g in groups],
+               "items": False, "minItems": k, "maxItems": k}
+        return {**self.schema, "properties": {"candidates": arr}}
+
+    def _anchors_text(self) -> str:
+        if not self.anchor_codes:
+            return "- none yet: nothing has been evaluated, so write any architectures the strategy suggests"
+        done = {self.ctx.space.to_ncode(t.arch): t for t in self.ctx.history.evaluated()}
+        lines = []
+        for c in self.anchor_codes:
+            t = done.get(c)
+            lines.append(f"- {c}" + (f" ({self.facts['signal']} {t.signal:.4g})" if t is not None and t.signal is not None
+                                      else " (not evaluated yet)"))
+        return "\n".join(lines)
 
     def _fallback(self, want: int, taken: set[str], fresh: list[Any] | None = None) -> list[Proposal]:
         """Not in the paper (``fallback: mutation | top-up``): unvisited single-decision mutations
@@ -339,7 +617,9 @@ class CoLLM(Strategy):
     def _state(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "strategy": self.strategy, "feedback": self.feedback,
                 "current": self.current, "empty_streak": self.empty_streak, "stopped": self.stopped,
-                "log": self.log, "navigator": self.nav.to_json(),
+                "log": self.log, "navigator": self.nav.to_json(), "anchors": list(self.anchor_codes),
+                "distance": self.distance, "avoid": [list(p) for p in self.avoid],
+                "favour": [list(p) for p in self.favour],
                 "generator": None if self.settings.sillm else self.gen.to_json()}
 
     def _load(self, state: dict[str, Any]) -> None:
@@ -347,8 +627,30 @@ class CoLLM(Strategy):
         self.feedback, self.current = state["feedback"], dict(state["current"])
         self.empty_streak, self.stopped = int(state["empty_streak"]), state["stopped"]
         self.log = [dict(e) for e in state["log"]]
+        self.anchor_codes = list(state.get("anchors", []))
+        self.distance = int(state.get("distance", EXPLORE_DISTANCE[self.settings.fixed_explore]))
+        self.avoid = [(int(a), int(b)) for a, b in state.get("avoid", [])]
+        self.favour = [(int(a), int(b)) for a, b in state.get("favour", [])]
         self.nav = Conversation.from_json(state["navigator"])
         self.gen = self.nav if state["generator"] is None else Conversation.from_json(state["generator"])
+
+
+class CoLLMOffSettings(CoLLMSettings):
+    generator: Literal["llm", "random"] = Field("random", description="the LLM-off control's Generator")
+    navigator: Literal["llm", "fixed", "stats"] = Field("fixed", description="the LLM-off control's Navigator")
+
+
+@STRATEGIES.register("collm-off")
+class CoLLMOff(CoLLM):
+    """The LLM-off control of ``collm`` (not in the paper): the same loop, allowed sets and
+    Coordinator, with the Navigator's strategy fixed (vary the best so far) and the Generator's
+    answer drawn uniformly from the allowed set. It makes no LLM call; the gap to ``collm`` is
+    what the two models add."""
+
+    name = "collm-off"
+    Settings = CoLLMOffSettings
+    settings: CoLLMOffSettings
+    uses_llm = False
 
 
 class SiLLMSettings(CoLLMSettings):
@@ -472,3 +774,41 @@ def _strategy_text(raw: str, parsed: Any, finish: str, max_tokens: int) -> tuple
     kept = text.rsplit("\n", 1)[0].rstrip() if "\n" in text else ""
     note = f"(The strategy was cut at its {max_tokens}-token budget; this is its complete part.)"
     return (kept + "\n" + note).strip() if kept else "", True
+
+
+def _pairs(space: Any, items: list[Any]) -> list[tuple[int, int]]:
+    """``decision=option`` strings as (decision index, option index); unknown ones are dropped."""
+    pos = {d.name: i for i, d in enumerate(space.decisions)}
+    out = []
+    for item in items:
+        name, _, option = str(item).partition("=")
+        i = pos.get(name)
+        if i is None:
+            continue
+        for j, o in enumerate(space.decisions[i].options):
+            if str(o) == option:
+                out.append((i, j))
+    return out
+
+
+def _repeats(items: list[Any], space: Any, sc: Any) -> list[Any]:
+    """The decodable, legal items of a reply that were not new (already evaluated or taken, or a
+    repeat within the reply), each listed once."""
+    new = {space.canonical_key(a) for _, a in sc.new}
+    first: set[str] = set()
+    listed: set[str] = set()
+    out = []
+    for item in items:
+        try:
+            arch = space.from_ncode(item) if isinstance(item, str) else space.decode(item)
+        except Exception:  # noqa: BLE001 - illegal items are reported with their reasons
+            continue
+        if space.check(arch) is not None:
+            continue
+        k = space.canonical_key(arch)
+        if k in new and k not in first:
+            first.add(k)
+        elif k not in listed:
+            listed.add(k)
+            out.append(arch)
+    return out

@@ -1,0 +1,178 @@
+"""CoLLM's local proposals (the default preset): the Coordinator's statistics and elites, the
+allowed set held by the grammar, duplicate re-asks, and the LLM-off control on the same loop."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from llmnas.errors import ConfigError
+from llmnas.spaces.base import Decision, SearchSpace
+from llmnas.strategies.collm import CoLLM
+from llmnas.strategies.collm.local import changed, elites, neighbourhood, option_stats, stats_block, trie_pattern
+from llmnas.types import Trial
+
+from .collm_helpers import SPACE, make_run
+
+LOCAL = {"preset": "local"}
+
+
+def _trial(space: SearchSpace, code: str, signal: float | None, seq: int = 0) -> Trial:
+    arch = space.from_ncode(code)
+    return Trial(seq=seq, round=0, arch=arch, key=space.canonical_key(arch), status="ok" if signal is not None
+                 else "failed", signal=signal, score=signal)
+
+
+def test_statistics_are_computed_on_a_known_history():
+    space = SearchSpace("s", [Decision("a", ("x", "y", "z")), Decision("b", (1, 2))])
+    trials = [_trial(space, "00", 10.0), _trial(space, "01", 20.0), _trial(space, "11", 40.0),
+              _trial(space, "21", None)]  # no signal: not counted
+    a, b = option_stats(trials, space)
+    assert [(s.count, s.mean, s.best) for s in a] == [(2, 15.0, 20.0), (1, 40.0, 40.0), (0, None, None)]
+    assert [(s.count, s.mean, s.best) for s in b] == [(1, 10.0, 10.0), (2, 30.0, 40.0)]
+    low = option_stats(trials, space, higher=False)  # a minimised signal: best is the smallest
+    assert low[1][1].best == 20.0
+    text = stats_block(trials, space)
+    assert text.splitlines() == [
+        "Per-option statistics over the 3 evaluated architectures (option: mean / best signal, count):",
+        "- a: 0=x 15/20 (2); 1=y 40/40 (1); 2=z -",
+        "- b: 0=1 10/10 (1); 1=2 30/40 (2)"]
+    top = elites(trials + [_trial(space, "11", 40.0, 5)], 2, lambda t: t.score)
+    assert [t.key for t in top] == ["11", "01"]  # one per architecture, best first
+
+
+def test_trie_pattern_matches_exactly_its_codes():
+    rng = np.random.default_rng(1)
+    for width in (1, 2, 6):
+        codes = sorted({"".join(map(str, rng.integers(0, 5, width))) for _ in range(40)})
+        pattern = re.compile(trie_pattern(codes))
+        assert all(pattern.fullmatch(c) for c in codes)
+        every = {"".join(map(str, t)) for t in np.ndindex(*([5] * width))} if width < 6 else \
+            {"".join(map(str, rng.integers(0, 5, width))) for _ in range(3000)}
+        assert not [c for c in every - set(codes) if pattern.fullmatch(c)]
+    assert trie_pattern(["310", "311", "320"]) == "^3(1[0-1]|20)$"
+    with pytest.raises(ValueError):
+        trie_pattern([])
+
+
+def test_neighbourhood_is_unvisited_legal_and_within_the_distance():
+    anchor = SPACE.from_ncode("333333")
+    visited = {SPACE.canonical_key(SPACE.from_ncode("333330"))}
+    rng = np.random.default_rng(0)
+    near = neighbourhood(SPACE, [anchor], 1, lambda k: k in visited, rng, 1000)
+    # 6 edges x 4 other ops, less the visited one and cells that fold into the same key
+    assert 0 < len(near) <= 23 and "333330" not in near
+    assert all(changed(SPACE, c, ["333333"])[1] == 1 for c in near)
+    assert len({SPACE.canonical_key(SPACE.from_ncode(c)) for c in near}) == len(near)
+    two = neighbourhood(SPACE, [anchor], 2, lambda k: k in visited, rng, 1000)
+    assert set(near) <= set(two) and max(changed(SPACE, c, ["333333"])[1] for c in two) == 2
+    # avoiding "edge_0_1 -> op 0" drops every change to option 0 at position 0
+    avoid = neighbourhood(SPACE, [anchor], 2, lambda k: False, rng, 1000, avoid=[(0, 0)])
+    assert avoid and not [c for c in avoid if c[0] == "0"]
+    capped = neighbourhood(SPACE, [anchor], 2, lambda k: False, rng, 30)
+    assert len(capped) == 30 and set(near) - {"333330"} <= set(capped) | {"333330"}
+
+
+def _brief(vary=("333333",), explore="little", avoid=()) -> str:
+    return json.dumps({"findings": "convs win", "favour": ["edge_0_1=nor_conv_3x3"], "avoid": list(avoid),
+                       "vary": list(vary), "explore": explore})
+
+
+def test_local_loop_holds_the_generator_to_the_allowed_set_and_re_asks(tmp_path):
+    generator = iter([["333330", "333330", "333323"],  # one repeat within the reply
+                      ["333331", "333332", "333330"],  # the re-ask: one code already taken
+                      ["333313", "333312", "333311"]])
+
+    def script(messages):
+        last = messages[-1]["content"]
+        if "Iteration 0" in last or last.startswith("Results of iteration"):
+            return _brief()
+        return json.dumps({"candidates": next(generator)})
+
+    run, client = make_run(tmp_path, script, budget=6, options={**LOCAL, "n_min": 3, "n_max": 5})
+    assert run.run().n_evaluated == 6
+    reqs = client.requests
+    assert [r.purpose for r in reqs[:4]] == ["navigator", "generator", "generator", "navigator"]
+    gen = reqs[1]
+    # iteration 1 varies the Navigator's code at distance 1 ("little"): the grammar is that set
+    arr = gen.schema["properties"]["candidates"]
+    groups = [g["pattern"] for g in arr["prefixItems"]]
+    assert len(groups) == arr["minItems"] == arr["maxItems"] == 3 and arr["items"] is False
+    allowed = neighbourhood(SPACE, [SPACE.from_ncode("333333")], 1, lambda k: False, np.random.default_rng(0), 1000)
+    # the answer slots' grammars deal the allowed set into disjoint groups, and admit nothing else
+    for code in allowed:
+        assert sum(bool(re.fullmatch(g, code)) for g in groups) == 1
+    assert not any(re.fullmatch(g, "333300") for g in groups)
+    assert "333333" in gen.messages[-1]["content"] and "up to 1 decision changed" in gen.messages[-1]["content"]
+    # the re-ask names the repeat and the taken codes, and its grammar excludes what was taken
+    again = reqs[2]
+    assert again.messages[-1]["content"].startswith("That reply gave 2 new architectures")
+    assert "333330" in again.messages[-1]["content"]
+    assert not any(re.fullmatch(g["pattern"], "333330") for g in again.schema["properties"]["candidates"]["prefixItems"])
+    log = run.strategy.log
+    assert log[0]["reasks"] == 1 and log[0]["attempted"] == 6 and log[0]["proposed"] == 4
+    assert (log[0]["duplicate_reply"], log[0]["duplicate_run"], log[0]["new"]) == (2, 0, 4)
+    assert log[0]["anchors"] == ["333333"] and log[0]["distance"] == 1
+    # the Navigator's refine turn carries the Coordinator's elites and per-option statistics
+    refine = reqs[3].messages[-1]["content"]
+    assert "Best architectures so far" in refine and "Per-option statistics over the 4 evaluated" in refine
+    assert "- edge_0_1: 0=none" in refine
+    # and its "vary" field is held to evaluated codes
+    vary = reqs[3].schema["properties"]["vary"]["items"]["pattern"]
+    done = run.store.trials(run.study.id)[:4]
+    assert all(re.fullmatch(vary, SPACE.to_ncode(t.arch)) for t in done) and not re.fullmatch(vary, "000000")
+
+
+def test_llm_off_control_makes_no_llm_call_and_draws_from_the_same_set(tmp_path):
+    def script(messages):
+        raise AssertionError("the LLM-off control must not call the LLM")
+
+    run, client = make_run(tmp_path, script, strategy="collm-off", budget=30, options=LOCAL)
+    summary = run.run()
+    assert summary.n_evaluated == 30 and client.requests == []
+    trials = run.store.trials(run.study.id)
+    log = run.strategy.log
+    assert [e["proposed"] for e in log] == [10, 10, 10]
+    # iteration 1 has no elite: random cells; later ones are within distance 2 ("some") of the best 3
+    for e in log[1:]:
+        assert len(e["anchors"]) == 3 and e["distance"] == 2
+    later = [t for t in trials if t.meta.get("iteration", 0) >= 2]
+    for t in later:
+        anchors = log[t.meta["iteration"] - 1]["anchors"]
+        assert changed(SPACE, t.key, anchors)[1] <= 2 or changed(SPACE, SPACE.to_ncode(t.arch), anchors)[1] <= 2
+    assert all(t.source.startswith("random#") for t in trials)
+
+
+def test_llm_off_control_is_seeded_and_resumable(tmp_path):
+    a, _ = make_run(tmp_path / "a", lambda m: "", strategy="collm-off", budget=25, options=LOCAL)
+    b, _ = make_run(tmp_path / "b", lambda m: "", strategy="collm-off", budget=25, options=LOCAL)
+    a.run(), b.run()
+    ka = [t.key for t in a.store.trials(a.study.id)]
+    assert ka == [t.key for t in b.store.trials(b.study.id)]
+    # a copy of the strategy restored from its state proposes what the original proposes next
+    s1 = a.strategy
+    s2 = CoLLM.__new__(type(s1))
+    s2.__dict__.update(s1.__dict__)
+    s2.load_state_dict(json.loads(json.dumps(s1.state_dict())))
+    assert s2.anchor_codes == s1.anchor_codes and s2.distance == s1.distance
+
+
+def test_presets_set_the_forms_and_explicit_fields_win():
+    local, paper, compact = CoLLM.Settings(), CoLLM.Settings(preset="paper"), CoLLM.Settings(preset="compact")
+    assert (local.encoding, local.navigator_format, local.proposals, local.statistics) == ("code", "brief", "local", True)
+    assert (paper.encoding, paper.navigator_format, paper.proposals, paper.statistics) == ("json", "paper", "free", False)
+    assert (compact.proposals, compact.generator_reasks, local.generator_reasks) == ("free", 0, 2)
+    assert CoLLM.Settings(preset="paper", statistics=True).statistics is True
+    assert CoLLM.Settings(encoding="json").proposals == "free"  # local sets are sets of codes
+    with pytest.raises(ValueError, match="needs encoding 'code'"):
+        CoLLM.Settings(encoding="json", proposals="local")
+    with pytest.raises(ValueError, match="set proposals: local"):
+        CoLLM.Settings(preset="paper", generator="random")
+
+
+def test_unknown_strategy_option_still_fails_clearly(tmp_path):
+    with pytest.raises(ConfigError, match="preset"):
+        make_run(tmp_path, lambda m: "", options={"preset": "tiny"})
