@@ -356,8 +356,10 @@ class CoLLM(Strategy):
             name = "generator_local" if allowed is not None else "generator_user"
             self.gen.begin()
             values = dict(strategy=self.strategy, n_min=s.n_min, n_max=s.n_max)
-        if allowed is not None:
-            values.update(anchors=self._anchors_text(), distance=plural(self.distance, "decision"))
+        if allowed is not None:  # one answer slot per group of the allowed set (``_gen_schema``)
+            values.pop("n_max")
+            values.update(anchors=self._anchors_text(), distance=plural(self.distance, "decision"),
+                          n_min=max(1, min(s.n_min, len(allowed))))
         text = self._render(name, **values)
         taken: list[tuple[int, Any]] = []
         taken_keys: set[str] = set()
