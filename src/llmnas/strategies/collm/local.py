@@ -247,6 +247,7 @@ def changed(space: SearchSpace, code: str, anchors: Sequence[str]) -> tuple[str 
 
 
 def _num(v: float | None) -> str:
+    """Three significant digits: both embedded tokenizers spend a token on every digit."""
     if v is None:
         return "-"
-    return f"{v:.4g}"
+    return f"{v:.3g}"

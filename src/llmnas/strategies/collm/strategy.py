@@ -33,6 +33,9 @@ PAPER_NAVIGATOR_TOKENS = 512  # the Markdown strategy's budget (cut replies are 
 #: so the reply always fits its token budget and never stops mid-word
 BRIEF_FINDINGS_CHARS = 160
 BRIEF_MAX_ITEMS = 8
+#: local proposals: the statistics do the counting, so the strategy is shorter (a third fewer tokens)
+LOCAL_FINDINGS_CHARS = 100
+LOCAL_MAX_ITEMS = 4
 BRIEF_MAX_VARY = 3
 EXPLORE = ("little", "some", "much")
 STATS_ELITES = 5  # best architectures listed in the Navigator's statistics
@@ -174,7 +177,10 @@ class CoLLM(Strategy):
                        "properties": {"candidates": {"type": "array", "items": item,
                                                      "minItems": s.n_min, "maxItems": s.n_max}}}
         self.gen_tokens = s.generator_max_tokens or int(s.n_max * per_arch * 1.25) + 32
-        self.nav_schema = _brief_schema(space, s.encoding) if s.navigator_format == "brief" else None
+        self.brief_bounds = (LOCAL_FINDINGS_CHARS, LOCAL_MAX_ITEMS) if s.proposals == "local" else \
+            (BRIEF_FINDINGS_CHARS, BRIEF_MAX_ITEMS)
+        self.nav_schema = _brief_schema(space, s.encoding, *self.brief_bounds) \
+            if s.navigator_format == "brief" else None
         self.hib = bool((ctx.run_info or {}).get("higher_is_better", True))
         self.anchor_codes: list[str] = []  # the elites this iteration's Generator varies
         self.distance = EXPLORE_DISTANCE[s.fixed_explore]
@@ -575,8 +581,8 @@ class CoLLM(Strategy):
                 vary = (f'- "vary": up to {BRIEF_MAX_VARY} of the best architectures so far (their codes) for the '
                         "Generator to vary;\n") if s.encoding == "code" else ""
                 values["reply_format"] = self._render(
-                    "reply_format_brief", findings_chars=BRIEF_FINDINGS_CHARS,
-                    max_items=min(BRIEF_MAX_ITEMS, len(self.ctx.space.decisions)), vary_line=vary)
+                    "reply_format_brief", findings_chars=self.brief_bounds[0],
+                    max_items=min(self.brief_bounds[1], len(self.ctx.space.decisions)), vary_line=vary)
             else:
                 values["reply_format"] = self._render("reply_format_paper", dimension_headings=f["dimension_headings"])
         else:
@@ -725,12 +731,13 @@ def _headings(names: tuple[str, ...], limit: int = 16) -> str:
 
 
 # ----- the brief strategy ------------------------------------------------------------------------
-def _brief_schema(space: Any, encoding: str) -> dict[str, Any]:
+def _brief_schema(space: Any, encoding: str, findings: int = BRIEF_FINDINGS_CHARS,
+                  max_items: int = BRIEF_MAX_ITEMS) -> dict[str, Any]:
     """JSON schema of the brief strategy (see ``BRIEF_FINDINGS_CHARS``); every field bounded."""
     pairs = [f"{d.name}={o}" for d in space.decisions for o in d.options]
-    items = min(BRIEF_MAX_ITEMS, len(space.decisions))
+    items = min(max_items, len(space.decisions))
     props: dict[str, Any] = {
-        "findings": {"type": "string", "maxLength": BRIEF_FINDINGS_CHARS},
+        "findings": {"type": "string", "maxLength": findings},
         "favour": {"type": "array", "items": {"enum": pairs}, "maxItems": items},
         "avoid": {"type": "array", "items": {"enum": pairs}, "maxItems": items},
     }
