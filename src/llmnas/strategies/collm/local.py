@@ -114,6 +114,27 @@ def stats_preferences(trials: Sequence[Trial], space: SearchSpace, higher: bool 
     return {"favour": favour, "avoid": avoid}
 
 
+def halves(trials: Sequence[Trial], space: SearchSpace, higher: bool = True) -> tuple[list[str], list[str]]:
+    """``decision=option`` pairs whose mean signal is at least / at most the median of their
+    decision's option means (options not used yet are in neither). In local mode the strategy's
+    "favour" is held to the first list and "avoid" to the second: the small model may choose,
+    but not favour an option the evaluations so far rate below the middle."""
+    better, worse = [], []
+    for row in option_stats(trials, space, higher):
+        seen = [s for s in row if s.mean is not None]
+        if len(seen) < 2:
+            continue
+        mid = float(np.median([s.mean for s in seen]))
+        for s in seen:
+            good = s.mean >= mid if higher else s.mean <= mid  # type: ignore[operator]
+            bad = s.mean <= mid if higher else s.mean >= mid  # type: ignore[operator]
+            if good:
+                better.append(f"{s.decision}={s.option}")
+            if bad:
+                worse.append(f"{s.decision}={s.option}")
+    return better, worse
+
+
 def elites(trials: Sequence[Trial], k: int, rank: Callable[[Trial], Any]) -> list[Trial]:
     """The ``k`` best evaluated trials (by ``rank``), one per architecture key."""
     out, seen = [], set()

@@ -22,8 +22,8 @@ from ...wording import plural
 from ..base import STRATEGIES, Strategy, StrategySettings, rank
 from . import prompts
 from .coordinator import counts_line, extract_candidates, results_block, screen, trial_result
-from .local import (EXPLORE_DISTANCE, elites, elites_block, neighbourhood, stats_block, stats_preferences,
-                    trie_pattern)
+from .local import (EXPLORE_DISTANCE, elites, elites_block, halves, neighbourhood, stats_block,
+                    stats_preferences, trie_pattern)
 from .memory import Conversation, estimate_tokens
 
 REPLY_MARGIN = 32  # tokens kept free between the prompt window and the reply
@@ -76,7 +76,8 @@ class CoLLMSettings(StrategySettings):
         "the option of highest / lowest mean), the non-LLM analyst the Navigator is measured against")
     anchors: int = Field(3, ge=1, le=10, description="elites the Generator varies (the strategy's 'vary' codes "
                          "first, then the best so far)")
-    fixed_explore: Literal["little", "some", "much"] = Field("some", description="the fixed strategy's distance")
+    fixed_explore: Literal["little", "some", "much"] = Field(
+        "little", description="the fixed strategy's distance, and the distance when a strategy names none")
     allowed_cap: int = Field(1000, ge=10, description="most codes in one iteration's allowed set (a seeded "
                              "uniform draw beyond it)")
     generator_reasks: int = Field(2, ge=0, description="re-asks of the Generator when its reply holds fewer "
@@ -291,12 +292,19 @@ class CoLLM(Strategy):
         schema = self.nav_schema
         if schema is None or self.settings.proposals != "local" or "vary" not in schema["properties"]:
             return schema
-        top = elites(self.ctx.history.evaluated(), BRIEF_VARY_POOL, rank)
+        done = self.ctx.history.evaluated()
+        top = elites(done, BRIEF_VARY_POOL, rank)
         if not top:
             return schema
         props = dict(schema["properties"])
         props["vary"] = {**props["vary"], "items": {"type": "string", "pattern": trie_pattern(
             [self.ctx.space.to_ncode(t.arch) for t in top])}}
+        better, worse = halves(done, self.ctx.space, self.hib)
+        for name, pairs in (("favour", better), ("avoid", worse)):
+            if pairs:
+                props[name] = {**props[name], "items": {"enum": pairs}}
+            else:
+                props[name] = {**props[name], "maxItems": 0}
         return {**schema, "properties": props}
 
     def _set_anchors(self, parsed: dict[str, Any] | None) -> None:
