@@ -87,8 +87,9 @@ def test_compact_collm_keeps_each_role_in_its_cache_slot(tmp_path):
     problem, _, _ = prepare(cfg)
     info = store.create_study("e2e", resolved_config(cfg, problem), cfg.seed, versions())
     client = make_client(LLMSettings(model="smollm2-135m", seed=0, n_threads=1), sink=StoreSink(store, info.id))
+    run = Run(store, info, cfg, llm=client)
     try:
-        Run(store, info, cfg, llm=client).run()
+        run.run()
     finally:
         client.close()
     calls = store.llm_calls(info.id)
@@ -100,7 +101,19 @@ def test_compact_collm_keeps_each_role_in_its_cache_slot(tmp_path):
         # the second call of a role reuses at least its system prompt from the slot's KV cache
         system_chars = len(records[1]["messages"][0]["content"])
         assert records[1]["cached_tokens"] >= system_chars / 6, (role, records[1]["cached_tokens"])
-    assert by_role["generator"][0]["schema"]["properties"]["candidates"]["items"]["type"] == "string"
+    # local proposals (the default): one grammar per answer slot, and with the real model every
+    # code it wrote is legal, new, and within the strategy's distance of an anchor
+    slots = by_role["generator"][0]["schema"]["properties"]["candidates"]
+    assert slots["items"] is False and all(g["type"] == "string" and g["pattern"] for g in slots["prefixItems"])
+    from llmnas.strategies.collm.local import changed
+
+    log = run.strategy.log
+    assert log and all(e["attempted"] == e["new"] == e["legal"] for e in log)
+    space = problem.space
+    for t in store.trials(info.id):
+        e = log[t.meta["iteration"] - 1]
+        if e.get("anchors"):
+            assert changed(space, space.to_ncode(t.arch), e["anchors"])[1] <= e["distance"]
     usage = store.llm_totals(info.id)
     cached = sum(c["cached_tokens"] for c in calls)
     assert usage["cached_tokens"] == cached > 0

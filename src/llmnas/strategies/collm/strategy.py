@@ -757,12 +757,13 @@ def _brief_schema(space: Any, encoding: str, findings: int = BRIEF_FINDINGS_CHAR
 
 
 def _brief_tokens(schema: dict[str, Any]) -> int:
-    """A budget the brief strategy cannot outgrow: each field's longest form at 2.5 characters a
-    token (an option pair or a code plus its quotes and comma), plus the JSON around them."""
+    """A budget the brief strategy cannot outgrow: free text at a token a character (a finding
+    full of scores and codes costs about that: digits are single tokens), an option pair or a
+    code at 2.5 characters a token plus its quotes and comma, plus the JSON around them."""
     total = 0.0
     for p in schema["properties"].values():
         if "maxLength" in p:
-            total += p["maxLength"] / 2.5
+            total += p["maxLength"]
         elif p.get("type") == "array":
             item = p["items"]
             longest = max(map(len, item["enum"])) if "enum" in item else len(item["pattern"]) / 2
