@@ -176,3 +176,56 @@ def test_presets_set_the_forms_and_explicit_fields_win():
 def test_unknown_strategy_option_still_fails_clearly(tmp_path):
     with pytest.raises(ConfigError, match="preset"):
         make_run(tmp_path, lambda m: "", options={"preset": "tiny"})
+
+
+def test_sillm_local_turn_shares_the_conversation_and_the_slot_grammar(tmp_path):
+    replies = iter([["333332", "333331"], ["333330", "333313"]])
+
+    def script(messages):
+        last = messages[-1]["content"]
+        if last.startswith("Now follow the strategy"):
+            return json.dumps({"candidates": next(replies)})
+        return _brief()
+
+    run, client = make_run(tmp_path, script, strategy="sillm", budget=4, options={**LOCAL, "n_min": 2, "n_max": 2})
+    assert run.run().n_evaluated == 4
+    reqs = client.requests
+    assert [r.purpose for r in reqs[:2]] == ["navigator", "generator"]
+    turn = reqs[1].messages[-1]["content"]
+    assert "- 333333 (not evaluated yet)" in turn and "Propose 2 new architectures" in turn
+    assert len(reqs[1].schema["properties"]["candidates"]["prefixItems"]) == 2
+
+
+def test_position_groups_hold_whole_edit_buckets_and_cover_the_set():
+    from llmnas.strategies.collm.local import position_groups
+
+    anchors = ["333333", "000000"]
+    codes = neighbourhood(SPACE, [SPACE.from_ncode(a) for a in anchors], 1, lambda k: False,
+                          np.random.default_rng(0), 1000)
+    groups = position_groups(SPACE, codes, anchors, 10, np.random.default_rng(1))
+    assert len(groups) == 10 and sorted(c for g in groups for c in g) == sorted(codes)
+    for g in groups:  # a (nearest anchor, changed decision) bucket is never split across groups
+        for c in g:
+            a, _ = changed(SPACE, c, anchors)
+            pos = next(i for i in range(6) if c[i] != a[i])
+            same = [d for d in codes if changed(SPACE, d, anchors)[0] == a and d[pos] != a[pos]
+                    and d[:pos] + d[pos + 1:] == a[:pos] + a[pos + 1:]]
+            assert set(same) <= set(g)
+    # fewer buckets than slots: the largest are split, still disjoint and covering
+    few = position_groups(SPACE, codes[:8], anchors, 10, np.random.default_rng(1))
+    assert sorted(c for g in few for c in g) == sorted(codes[:8]) and len(few) <= 10
+
+
+def test_elite_anchor_puts_the_best_so_far_first(tmp_path):
+    def script(messages):
+        last = messages[-1]["content"]
+        if "Iteration 0" in last or last.startswith("Results of iteration"):
+            return _brief(vary=())
+        return json.dumps({"candidates": []})
+
+    run, _ = make_run(tmp_path, script, strategy="collm", budget=3,
+                      options={**LOCAL, "elite_anchor": True, "generator": "random", "n_min": 3, "n_max": 3})
+    run.run()
+    best = max(run.store.trials(run.study.id), key=lambda t: t.score)
+    run.strategy._set_anchors({"vary": ["000000"]})
+    assert run.strategy.anchor_codes[:2] == [SPACE.to_ncode(best.arch), "000000"]

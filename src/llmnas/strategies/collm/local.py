@@ -256,6 +256,32 @@ def _char_class(chars: list[str]) -> str:
     return "[" + "".join(chars) + "]"
 
 
+def position_groups(space: SearchSpace, codes: Sequence[str], anchors: Sequence[str], k: int,
+                    rng: np.random.Generator) -> list[list[str]]:
+    """Deal ``codes`` into ``k`` disjoint groups by what they change: a bucket per (nearest anchor,
+    changed decisions), the buckets shuffled and dealt round-robin, so each group holds whole
+    buckets and the groups spread over anchors and decisions (a model that copies a code's
+    prefix then still edits every position). Fewer buckets than ``k``: the largest are split."""
+    layout = space.ncode_layout()
+    buckets: dict[tuple[Any, ...], list[str]] = {}
+    for c in codes:
+        a, _ = changed(space, c, anchors)
+        pos = tuple(i for i, (_, p, w) in enumerate(layout) if a is not None and c[p:p + w] != a[p:p + w])
+        buckets.setdefault((a, pos), []).append(c)
+    parts = [buckets[key] for key in sorted(buckets, key=str)]
+    parts = [parts[int(i)] for i in rng.permutation(len(parts))]
+    while len(parts) < k:
+        big = max(range(len(parts)), key=lambda i: len(parts[i]))
+        if len(parts[big]) < 2:
+            break
+        b = parts.pop(big)
+        parts += [b[: len(b) // 2], b[len(b) // 2:]]
+    groups: list[list[str]] = [[] for _ in range(min(k, len(parts)))]
+    for i, part in enumerate(parts):
+        groups[i % len(groups)].extend(part)
+    return [sorted(g) for g in groups]
+
+
 def changed(space: SearchSpace, code: str, anchors: Sequence[str]) -> tuple[str | None, int]:
     """The nearest anchor code of ``code`` and the number of decisions it changes."""
     layout = space.ncode_layout()

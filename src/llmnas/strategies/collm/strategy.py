@@ -22,8 +22,8 @@ from ...wording import plural
 from ..base import STRATEGIES, Strategy, StrategySettings, rank
 from . import prompts
 from .coordinator import counts_line, extract_candidates, results_block, screen, trial_result
-from .local import (EXPLORE_DISTANCE, elites, elites_block, halves, neighbourhood, stats_block,
-                    stats_preferences, trie_pattern)
+from .local import (EXPLORE_DISTANCE, elites, elites_block, halves, neighbourhood, position_groups,
+                    stats_block, stats_preferences, trie_pattern)
 from .memory import Conversation, estimate_tokens
 
 REPLY_MARGIN = 32  # tokens kept free between the prompt window and the reply
@@ -80,6 +80,11 @@ class CoLLMSettings(StrategySettings):
         "little", description="the fixed strategy's distance, and the distance when a strategy names none")
     allowed_cap: int = Field(1000, ge=10, description="most codes in one iteration's allowed set (a seeded "
                              "uniform draw beyond it)")
+    elite_anchor: bool = Field(False, description="the best architecture so far is always the first anchor, "
+                               "before the strategy's 'vary' codes")
+    slot_groups: Literal["random", "position"] = Field(
+        "random", description="how the allowed set is dealt into answer slots: 'random', or 'position' (each slot "
+        "holds the edits of one anchor at one set of decisions, the slots spread over anchors and decisions)")
     generator_reasks: int = Field(2, ge=0, description="re-asks of the Generator when its reply holds fewer "
                                   "than n_min new candidates, told which it repeated (not in the paper)")
     n_min: int = Field(10, ge=1, description="fewest candidates the Generator is asked for")
@@ -312,6 +317,8 @@ class CoLLM(Strategy):
         all; the distance from its 'explore' word (the fixed one when it gives none)."""
         s, space = self.settings, self.ctx.space
         codes: list[str] = []
+        if s.elite_anchor:  # the Coordinator keeps the best so far among the anchors
+            codes += [space.to_ncode(t.arch) for t in elites(self.ctx.history.evaluated(), 1, rank)]
         for c in (parsed or {}).get("vary") or []:
             try:
                 arch = space.from_ncode(c)
@@ -520,8 +527,12 @@ class CoLLM(Strategy):
         space, s = self.ctx.space, self.settings
         left = [c for c in allowed if space.canonical_key(space.from_ncode(c)) not in taken] or allowed
         k = max(1, min(s.n_min, len(left)))
-        order = self.ctx.rng.permutation(len(left))
-        groups = [sorted(left[int(i)] for i in order[j::k]) for j in range(k)]
+        if s.slot_groups == "position" and self.anchor_codes:
+            groups = position_groups(space, left, self.anchor_codes, k, self.ctx.rng)
+        else:
+            order = self.ctx.rng.permutation(len(left))
+            groups = [sorted(left[int(i)] for i in order[j::k]) for j in range(k)]
+        k = len(groups)
         arr = {"type": "array", "prefixItems": [{"type": "string", "pattern": trie_pattern(g)} for g in groups],
                "items": False, "minItems": k, "maxItems": k}
         return {**self.schema, "properties": {"candidates": arr}}
