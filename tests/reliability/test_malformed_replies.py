@@ -133,7 +133,8 @@ def test_collm_run_survives_every_malformed_generator_reply(tmp_path, replies):
 
     client = ScriptedClient(script, settings=LLMSettings(model="scripted", max_reasks=0))
     store, run = _open_run(tmp_path, "collm", "collm",
-                           {"max_iterations": len(replies), "max_empty_iterations": 1000, "n_min": 10, "n_max": 20},
+                           {"max_iterations": len(replies), "max_empty_iterations": 1000, "n_min": 10, "n_max": 20,
+                            "generator_reasks": 0},  # one call per corpus reply
                            2000, client)
     client.sink = StoreSink(store, run.study.id)
     run.runner.sink = client.sink

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -124,7 +125,7 @@ def halves(trials: Sequence[Trial], space: SearchSpace, higher: bool = True) -> 
         seen = [s for s in row if s.mean is not None]
         if len(seen) < 2:
             continue
-        mid = float(np.median([s.mean for s in seen]))
+        mid = float(statistics.median([s.mean for s in seen]))  # np.median compiles code on first use
         for s in seen:
             good = s.mean >= mid if higher else s.mean <= mid  # type: ignore[operator]
             bad = s.mean <= mid if higher else s.mean >= mid  # type: ignore[operator]
