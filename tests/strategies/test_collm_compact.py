@@ -64,6 +64,9 @@ def test_malformed_compact_reply_is_rejected_with_reasons():
     assert how == "schema" and sc.counts == {"attempted": 5, "parsed": 2, "legal": 2, "new": 1, "illegal": 3,
                                              "duplicate_run": 0, "duplicate_reply": 1}
     assert any("must be 6 digits" in r for r in sc.reasons) and any("edge_0_1" in r for r in sc.reasons)
+    assert sc.repeats == [SPACE.from_ncode("012340")]  # the repeat, listed once, for a re-ask
+    visited = screen(["012340", "012340"], SPACE, lambda key: True)
+    assert visited.counts["duplicate_run"] == 2 and visited.repeats == [SPACE.from_ncode("012340")]
     # a reply that is no JSON at all (e.g. cut off) still yields its complete codes
     items, how = extract_candidates(None, '{"candidates": ["012340", "2233', code_length=6)
     assert how == "codes" and items == ["012340"]

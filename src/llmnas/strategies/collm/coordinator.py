@@ -56,6 +56,8 @@ class Screened:
     new: list[tuple[int, Arch]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    #: legal items that were not new (already evaluated or taken, or repeated in the reply), once each
+    repeats: list[Arch] = field(default_factory=list)
 
 
 def screen(items: list[Any], space: SearchSpace, is_visited: Any, taken: set[str] | None = None) -> Screened:
@@ -64,6 +66,7 @@ def screen(items: list[Any], space: SearchSpace, is_visited: Any, taken: set[str
     out = Screened(counts=dict(attempted=len(items), parsed=0, legal=0, new=0, illegal=0,
                                duplicate_run=0, duplicate_reply=0))
     seen: set[str] = set(taken or ())
+    repeated: set[str] = set()
     for i, item in enumerate(items):
         try:
             arch = space.from_ncode(item) if isinstance(item, str) else space.decode(item)
@@ -77,10 +80,11 @@ def screen(items: list[Any], space: SearchSpace, is_visited: Any, taken: set[str
             continue
         out.counts["legal"] += 1
         key = space.canonical_key(arch)
-        if is_visited(key):
-            out.counts["duplicate_run"] += 1
-        elif key in seen:
-            out.counts["duplicate_reply"] += 1
+        if is_visited(key) or key in seen:
+            out.counts["duplicate_run" if is_visited(key) else "duplicate_reply"] += 1
+            if key not in repeated:
+                repeated.add(key)
+                out.repeats.append(space.encode(arch))
         else:
             seen.add(key)
             out.counts["new"] += 1

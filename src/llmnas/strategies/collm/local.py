@@ -158,14 +158,12 @@ def elites_block(top: Sequence[Trial], code: Callable[[Any], str], signal: str) 
 
 
 def neighbourhood(space: SearchSpace, anchors: Sequence[Any], distance: int, is_visited: Callable[[str], bool],
-                  rng: np.random.Generator, cap: int, avoid: Iterable[tuple[int, int]] = (),
-                  exclude: Iterable[str] = ()) -> list[str]:
+                  rng: np.random.Generator, cap: int, avoid: Iterable[tuple[int, int]] = ()) -> list[str]:
     """Allowed codes: every legal code within ``distance`` changed decisions of an anchor, whose
-    canonical key is neither visited nor in ``exclude``, one code per key, without a change *to*
+    canonical key is not visited, one code per key, without a change *to*
     an avoided ``(decision index, option index)``. Anchors are walked in order (the best first)
     and their neighbourhoods nearest-first; a set larger than ``cap`` is cut to ``cap`` codes by a
     uniform draw (``rng``) that keeps every anchor's distance-1 codes when they fit."""
-    taboo = set(exclude)
     avoided = set(avoid)
     seen: set[str] = set()
     near: list[str] = []   # distance 1 of every anchor
@@ -191,7 +189,7 @@ def neighbourhood(space: SearchSpace, anchors: Sequence[Any], distance: int, is_
                     if space.rule_problem(arch) is not None:
                         continue
                     key = space.canonical_key(arch)
-                    if key in seen or key in taboo or is_visited(key):
+                    if key in seen or is_visited(key):
                         continue
                     seen.add(key)
                     (near if dist == 1 else far).append(space.to_ncode(arch))

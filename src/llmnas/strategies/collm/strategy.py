@@ -418,7 +418,7 @@ class CoLLM(Strategy):
                     or (allowed is not None and len(allowed) <= len(taken_keys)):
                 break
             reasks += 1
-            repeated = [self.arch_text(a) for a in _repeats(items, self.ctx.space, sc)]
+            repeated = [self.arch_text(a) for a in sc.repeats]
             again = self._render("generator_again", got=plural(len(taken), "new architecture"),
                                  repeated=", ".join(repeated[:10]) or "none", short=short,
                                  taken=", ".join(self.arch_text(a) for _, a in taken) or "none")
@@ -454,21 +454,13 @@ class CoLLM(Strategy):
         return out
 
     def _random_candidates(self, n: int, it: int, allowed: list[str]) -> list[Proposal]:
-        """The LLM-off Generator: ``n_min`` codes drawn uniformly from the allowed set (or, with no
-        anchors yet, uniformly random unvisited architectures). No LLM call."""
+        """The LLM-off Generator: ``n_min`` codes drawn uniformly from the allowed set (before any
+        anchor, the random pool of ``_allowed``). No LLM call."""
         s, space = self.settings, self.ctx.space
         want = min(n, s.n_min)
-        if allowed:
-            pick = self.ctx.rng.choice(len(allowed), size=min(want, len(allowed)), replace=False)
-            archs = [space.from_ncode(allowed[int(i)]) for i in pick]
-        else:
-            archs, keys = [], set()
-            for _ in range(want):
-                a = self.random_unvisited(keys)
-                if a is None:
-                    break
-                keys.add(space.canonical_key(a))
-                archs.append(a)
+        # an empty allowed set means the random pool of ``_allowed`` found no unvisited architecture
+        pick = self.ctx.rng.choice(len(allowed), size=min(want, len(allowed)), replace=False) if allowed else []
+        archs = [space.from_ncode(allowed[int(i)]) for i in pick]
         self.iteration = it
         take = [(i, space.encode(a)) for i, a in enumerate(archs)]
         stats = {**self.current, "iteration": it, "attempted": len(take), "parsed": len(take), "legal": len(take),
@@ -819,25 +811,3 @@ def _pairs(space: Any, items: list[Any]) -> list[tuple[int, int]]:
                 out.append((i, j))
     return out
 
-
-def _repeats(items: list[Any], space: Any, sc: Any) -> list[Any]:
-    """The decodable, legal items of a reply that were not new (already evaluated or taken, or a
-    repeat within the reply), each listed once."""
-    new = {space.canonical_key(a) for _, a in sc.new}
-    first: set[str] = set()
-    listed: set[str] = set()
-    out = []
-    for item in items:
-        try:
-            arch = space.from_ncode(item) if isinstance(item, str) else space.decode(item)
-        except Exception:  # noqa: BLE001 - illegal items are reported with their reasons
-            continue
-        if space.check(arch) is not None:
-            continue
-        k = space.canonical_key(arch)
-        if k in new and k not in first:
-            first.add(k)
-        elif k not in listed:
-            listed.add(k)
-            out.append(arch)
-    return out
