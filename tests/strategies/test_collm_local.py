@@ -171,6 +171,10 @@ def test_presets_set_the_forms_and_explicit_fields_win():
         CoLLM.Settings(encoding="json", proposals="local")
     with pytest.raises(ValueError, match="set proposals: local"):
         CoLLM.Settings(preset="paper", generator="random")
+    from llmnas.strategies.collm.strategy import CoLLMOff
+
+    with pytest.raises(ValueError, match="collm-off loads no model"):
+        CoLLMOff.Settings(generator="llm")
 
 
 def test_unknown_strategy_option_still_fails_clearly(tmp_path):

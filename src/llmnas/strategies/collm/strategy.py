@@ -658,6 +658,13 @@ class CoLLMOffSettings(CoLLMSettings):
     generator: Literal["llm", "random"] = Field("random", description="the LLM-off control's Generator")
     navigator: Literal["llm", "fixed", "stats"] = Field("fixed", description="the LLM-off control's Navigator")
 
+    @model_validator(mode="after")
+    def _no_llm(self) -> "CoLLMOffSettings":
+        if self.generator == "llm" or self.navigator == "llm":
+            raise ValueError("collm-off loads no model, so generator and navigator cannot be 'llm'; for one LLM "
+                             "role use --strategy collm with --option generator=random or --option navigator=stats")
+        return self
+
 
 @STRATEGIES.register("collm-off")
 class CoLLMOff(CoLLM):
