@@ -100,6 +100,24 @@ def test_load_if_exists_refuses_conflicting_flags(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+def test_load_if_exists_takes_this_sessions_threads_and_timeouts(tmp_path, llm_server):
+    """A run stored with 2 threads continues with 1 (as `bench --workers` changes it), and with
+    another timeout; a setting that changes the answers (temperature) is still refused."""
+    out = tmp_path / "r.sqlite"
+    base = ["search", *LLM_FLAGS, "--llm-base-url", llm_server, "--out", str(out), "--study", "x", "-q",
+            "--load-if-exists"]
+    first = run_cli(*base, "--budget", "4", "--llm-option", "n_threads=2", cwd=tmp_path, timeout=60)
+    assert first.returncode == 0, first.stderr
+    r = run_cli(*base, "--budget", "4", "--llm-option", "n_threads=1", "--llm-option", "timeout_s=30",
+                cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = run_cli(*base, "--budget", "4", "--llm-option", "n_threads=1", "--llm-option", "temperature=0.1",
+                cwd=tmp_path, timeout=60)
+    line = _one_error(r.stderr)
+    assert r.returncode == 2 and "llm.temperature=0.7" in line and "llm.temperature=0.1" in line, line
+    assert "n_threads" not in line and len(line) < 400, line  # only the setting that differs
+
+
 def test_a_typo_in_the_config_files_llm_section_leaves_no_study(tmp_path, llm_server):
     out = tmp_path / "r.sqlite"
     llm = f"{{backend: openai, base_url: '{llm_server}', model: fake, TYPO: 0.2}}"
