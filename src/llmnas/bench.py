@@ -26,6 +26,7 @@ import numpy as np
 from .api import prepare, start
 from .config import make_config
 from .store import Store
+from .strategies import StrategyReport, stored_report
 
 #: Reference table, peers.md §4.3 (200 seeds, budget 100, 200-epoch validation signal).
 REFERENCE_NB201_100 = {
@@ -131,7 +132,6 @@ def run_task(task: Task) -> list[dict[str, Any]]:
         for seed in task.seeds:
             cfg = make_config({**task.base, "strategy": task.strategy, "dataset": task.dataset,
                                "budget": task.budget, "seed": seed})
-            from .strategies.lmsearcher import listed_share
             run = start(cfg, task.store, f"s{seed}", load_if_exists=True, store=store)
             t0, began = time.perf_counter(), time.time()
             summary = run.run() if run.summary().stop_reason not in ("budget", "target", "exhausted", "stalled") else run.summary()
@@ -140,18 +140,20 @@ def run_task(task: Task) -> list[dict[str, Any]]:
             best = summary.best
             totals = store.llm_totals(run.study.id)
             trials = store.trials(run.study.id)
+            state = store.load_state(run.study.id)
+            report = stored_report(cfg.strategy, state[2] if state else None)
             rows.append({
                 "strategy": task.name, "space": cfg.space, "dataset": task.dataset, "budget": task.budget,
                 "seed": seed, "test": best.report if best else math.nan, "val": best.signal if best else math.nan,
                 "best_test": summary.best_report_seen if summary.best_report_seen is not None else math.nan,
                 "evaluated": summary.n_evaluated, "proposals": summary.n_trials,
-                **proposal_shares(store, run.study.id, summary.counts, bool(cfg.constraints)),
+                **proposal_shares(store, run.study.id, summary.counts, bool(cfg.constraints), report),
                 "llm_calls": totals["calls"], "tokens": totals["prompt_tokens"] + totals["completion_tokens"],
                 "prompt_tokens": totals["prompt_tokens"], "cached_tokens": totals["cached_tokens"],
                 "generated_tokens": totals["completion_tokens"], "cut_replies": totals["cut"],
                 "llm_share": llm_share(trials),
                 "llm_s": totals["llm_seconds"], "wall_s": wall, "stop": summary.stop_reason,
-                "listed_share": _listed(store, run.study.id, listed_share),
+                "listed_share": math.nan if report.listed_share is None else float(report.listed_share),
                 "store": task.store, "study": f"s{seed}",
             })
     return rows
@@ -169,36 +171,24 @@ def llm_share(trials: list[Any]) -> float:
 LLM_SOURCES = ("ranker", "ranker-reask")
 
 
-def _listed(store: Store, study_id: int, share: Callable[[dict[str, int]], float | None]) -> float:
-    """LM-Searcher: share of LLM ranking steps answered with a listed candidate (NaN otherwise)."""
-    state = store.load_state(study_id)
-    counts = (state[2].get("ranker_counts") if state else None) or {}
-    value = share(counts) if counts else None
-    return math.nan if value is None else float(value)
-
-
-def proposal_shares(store: Store, study_id: int, counts: dict[str, int], constrained: bool) -> dict[str, float]:
+def proposal_shares(store: Store, study_id: int, counts: dict[str, int], constrained: bool,
+                    report: StrategyReport) -> dict[str, float]:
     """Shares of proposals that were legal, new (legal and never seen) and within the constraint.
 
-    For strategies that screen their LLM's candidates before the runner sees them (CoLLM keeps a
-    per-iteration ``log`` of attempted / legal / new), the shares are of the raw LLM candidates;
+    For strategies that screen their LLM's candidates before the runner sees them (CoLLM's
+    report counts attempted / legal / new), the shares are of the raw LLM candidates;
     otherwise of the proposals the runner received. "within" is the share of evaluated or
     over-budget candidates that met every constraint (NaN without constraints)."""
-    state = store.load_state(study_id)
-    log = (state[2].get("log") if state else None) or []
-    attempted = sum(int(e.get("attempted", 0)) for e in log)
-    if attempted:
-        legal = sum(int(e.get("legal", 0)) for e in log) / attempted
-        new = sum(int(e.get("new", 0)) for e in log) / attempted
+    if report.candidates is not None:
+        attempted, legal, new = report.candidates
+        legal_share, new_share = legal / attempted, new / attempted
     else:
         total = max(sum(counts.values()), 1)
-        legal = 1 - counts.get("illegal", 0) / total
-        new = counts.get("ok", 0) / total
-    checked = store.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(feasible), 0) FROM trials WHERE study_id=? AND status IN ('ok', 'over_budget')",
-        (study_id,)).fetchone()
-    within = checked[1] / checked[0] if checked[0] and constrained else math.nan
-    return {"legal_share": legal, "new_share": new, "within_share": within}
+        legal_share = 1 - counts.get("illegal", 0) / total
+        new_share = counts.get("ok", 0) / total
+    within = store.feasible_share(study_id) if constrained else None
+    return {"legal_share": legal_share, "new_share": new_share,
+            "within_share": math.nan if within is None else within}
 
 
 def execute(tasks: list[Task], workers: int, on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:

@@ -100,11 +100,13 @@ def _fmt(x: Any, nd: int = 2) -> str:
 def _execute(run: Any, quiet: bool) -> None:
     """Run an opened study to its end, close its store, print the summary."""
     from .report.sources import sources_line
+    from .strategies import stored_report
 
     try:
         summary = _run_with_progress(run, quiet)
         state = run.store.load_state(run.study.id)
-        sources = sources_line(run.store.trials(run.study.id), state[2] if state else None)
+        report = stored_report(run.cfg.strategy, state[2] if state else None)
+        sources = sources_line(run.store.trials(run.study.id), report)
     finally:
         run.store.close()
     _print_summary(summary)

@@ -167,8 +167,7 @@ class _StudyMirror:
         import optuna
 
         changed = 0
-        times = {r[0]: (r[1], r[2]) for r in store.conn.execute(
-            "SELECT seq, created_at, finished_at FROM trials WHERE study_id=? AND seq>=?", (info.id, self.frontier))}
+        times = store.trial_times(info.id, from_seq=self.frontier)
         for t in store.trials(info.id, from_seq=self.frontier):
             if t.seq in self.running:
                 if t.status != PENDING:

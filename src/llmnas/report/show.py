@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..runner import summarize
 from ..store import Store, StudyInfo
+from ..strategies import StrategyReport, stored_report
 from ..types import OK
 from .llm_usage import llm_line, llm_table
 from .safe_text import clean, safe
@@ -54,7 +55,8 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
         model = _model_name(store, study)
         rows.append(("LLM", (f"{model}: " if model else "") + line))
     state = store.load_state(study.id)
-    sources = sources_line(trials, state[2] if state else None)
+    report = stored_report(cfg.get("strategy"), state[2] if state else None)
+    sources = sources_line(trials, report)
     if sources:
         rows.append(("sources", sources))
     for k, v in rows:
@@ -89,7 +91,7 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
     usage = llm_table(store, study.id)
     if usage is not None:
         console.print(usage)
-    _show_iterations(console, store, study, strategy_text)
+    _show_iterations(console, store, study, report, strategy_text)
 
     if last_trials:
         tt = Table(title=f"last {last_trials} trials")
@@ -103,32 +105,25 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
 
 def _model_name(store: Store, study: StudyInfo) -> str:
     """The model that answered the run's LLM calls (as the server named it), else the configured one."""
-    row = store.conn.execute("SELECT model FROM llm_calls WHERE study_id=? ORDER BY id DESC LIMIT 1",
-                             (study.id,)).fetchone()
-    model = str(row["model"] or "") if row else ""
-    return model or str((study.config.get("llm") or {}).get("model") or "")
+    return store.last_llm_model(study.id) or str((study.config.get("llm") or {}).get("model") or "")
 
 
-def _show_iterations(console: Console, store: Store, study: StudyInfo, strategy_text: bool) -> None:
-    """LLM strategies: per-iteration counts and (with ``strategy_text``) the Navigator's strategies."""
-    state = store.load_state(study.id)
-    counts = state[2].get("ranker_counts") if state else None
-    if counts:  # lmsearcher: who chose each step's architecture
-        from ..strategies.lmsearcher import ranker_line
-
-        console.print(safe(ranker_line(counts)))
-    log = (state[2].get("log") if state else None) or []
-    if log:
-        it = Table(title="iterations (Generator candidates: attempted / parsed / legal / new / proposed)")
-        for c in ("iteration", "attempted", "parsed", "legal", "new", "proposed", "reply", "note"):
+def _show_iterations(console: Console, store: Store, study: StudyInfo, report: StrategyReport,
+                     strategy_text: bool) -> None:
+    """LLM strategies: who chose each step, per-iteration counts and (with ``strategy_text``)
+    the Navigator's strategies."""
+    if report.choices:
+        console.print(safe(report.choices))
+    if report.iterations:
+        columns = list(report.iterations[0])
+        it = Table(title=report.iterations_title or "iterations")
+        for c in columns:
             it.add_column(c)
-        for e in log:
-            note = "; ".join(x for x in (f"fallback {e['fallback']}" if e.get("fallback") else "",
-                                         "strategy cut at its budget" if e.get("navigator_cut") else "") if x)
-            it.add_row(*(safe(e.get(k, "")) for k in ("iteration", "attempted", "parsed", "legal", "new", "proposed", "reply")), safe(note))
+        for row in report.iterations:
+            it.add_row(*(safe(row.get(c, "")) for c in columns))
         console.print(it)
-        if state and state[2].get("stopped"):
-            console.print(f"strategy stopped: {safe(state[2]['stopped'])}")
+        if report.stopped:
+            console.print(f"strategy stopped: {safe(report.stopped)}")
     nav = [c for c in store.llm_calls(study.id) if c.get("purpose") == "navigator" and not c.get("error")]
     if nav and not strategy_text:
         console.print(f"{len(nav)} Navigator strategies stored; show them with --strategy-text")

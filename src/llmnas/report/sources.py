@@ -7,6 +7,7 @@ pick); "other": everything else (random warm-up, a classical strategy's proposal
 
 from __future__ import annotations
 
+from ..strategies.base import StrategyReport
 from ..types import ILLEGAL, OK, Trial
 
 KINDS = ("LLM", "fallback", "other")
@@ -33,11 +34,11 @@ def source_counts(trials: list[Trial]) -> dict[str, dict[str, int]]:
     return out
 
 
-def sources_line(trials: list[Trial], state: dict | None = None) -> str | None:
+def sources_line(trials: list[Trial], report: StrategyReport | None = None) -> str | None:
     """One line for ``llmnas show``: how many proposals came from the LLM and from fallbacks
-    (None when no trial came from an LLM strategy). ``state`` is the strategy's stored state:
-    for CoLLM it adds the share of the LLM's raw candidates that were illegal (screened out
-    before the runner saw them)."""
+    (None when no trial came from an LLM strategy). ``report`` is the strategy's report of its
+    stored state: where the strategy screened the LLM's raw candidates before the runner saw
+    them (CoLLM), it adds the share of those that were illegal."""
     counts = source_counts(trials)
     if not (counts["LLM"]["proposed"] or counts["fallback"]["proposed"]):
         return None
@@ -47,17 +48,7 @@ def sources_line(trials: list[Trial], state: dict | None = None) -> str | None:
         if c["proposed"] or kind != "other":
             parts.append(f"{c['proposed']} {label} ({c['evaluated']} evaluated)")
     line = "proposals: " + ", ".join(parts)
-    share = illegal_share(state or {})
-    if share is not None:
-        line += f"; LLM candidates not legal: {share[0]} of {share[1]} ({share[0] / share[1]:.0%})"
+    if report is not None and report.candidates is not None:
+        attempted, legal, _ = report.candidates
+        line += f"; LLM candidates not legal: {attempted - legal} of {attempted} ({(attempted - legal) / attempted:.0%})"
     return line
-
-
-def illegal_share(state: dict) -> tuple[int, int] | None:
-    """(illegal, attempted) over a CoLLM run's raw Generator candidates, from its iteration log."""
-    log = state.get("log") or []
-    attempted = sum(int(e.get("attempted", 0)) for e in log)
-    if not attempted:
-        return None
-    legal = sum(int(e.get("legal", 0)) for e in log)
-    return attempted - legal, attempted

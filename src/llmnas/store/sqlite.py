@@ -494,6 +494,24 @@ class Store:
         rows = self.conn.execute("SELECT id, round, record FROM llm_calls WHERE study_id=? ORDER BY id", (study_id,))
         return expand_calls(self.path, ((r["id"], r["round"], r["record"]) for r in rows))
 
+    def feasible_share(self, study_id: int) -> float | None:
+        """Share of evaluated (or over-budget) trials that met every constraint; None if none."""
+        n, ok = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(feasible), 0) FROM trials WHERE study_id=? AND status IN ('ok', 'over_budget')",
+            (study_id,)).fetchone()
+        return ok / n if n else None
+
+    def last_llm_model(self, study_id: int) -> str:
+        """The model named by the study's last LLM call ("" when none named one)."""
+        row = self.conn.execute("SELECT model FROM llm_calls WHERE study_id=? ORDER BY id DESC LIMIT 1",
+                                (study_id,)).fetchone()
+        return str(row["model"] or "") if row else ""
+
+    def trial_times(self, study_id: int, from_seq: int = 0) -> dict[int, tuple[float | None, float | None]]:
+        """seq -> (created_at, finished_at) of the study's trials with ``seq >= from_seq``."""
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT seq, created_at, finished_at FROM trials WHERE study_id=? AND seq>=?", (study_id, from_seq))}
+
     def llm_totals(self, study_id: int) -> dict[str, float]:
         """Calls, prompt / cached / completion tokens, seconds and replies cut at ``max_tokens``."""
         return self.llm_usage(study_id).get("", _EMPTY_USAGE)

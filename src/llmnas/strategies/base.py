@@ -59,6 +59,26 @@ class StrategyContext:
     run_info: dict[str, Any] | None = None  # evaluator/constraint facts for prompts
 
 
+@dataclass(frozen=True)
+class StrategyReport:
+    """What a strategy's stored state says about its run, for ``show``, ``bench`` and the
+    search summary; generic code reads this, never a strategy's private state keys."""
+
+    #: an LLM's raw candidates, screened before the runner saw them: (attempted, legal, new);
+    #: None when the strategy does not screen (the runner's own counts apply)
+    candidates: tuple[int, int, int] | None = None
+    #: one row per LLM iteration (column -> value), in order, for the iterations table
+    iterations: tuple[dict[str, Any], ...] = ()
+    #: title of the iterations table
+    iterations_title: str = ""
+    #: one line on who chose each step's architecture (ranking strategies)
+    choices: str = ""
+    #: share of LLM ranking steps answered with a listed candidate; None when not ranking
+    listed_share: float | None = None
+    #: why the strategy stopped proposing ("" when it did not)
+    stopped: str = ""
+
+
 class StrategySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -91,6 +111,11 @@ class Strategy(ABC):
 
     def _state(self) -> dict[str, Any]:
         return {}
+
+    @classmethod
+    def report(cls, state: dict[str, Any]) -> StrategyReport:
+        """Read a stored ``state_dict()`` for reports; subclasses add what their state holds."""
+        return StrategyReport(stopped=str(state.get("stopped") or ""))
 
     def _load(self, state: dict[str, Any]) -> None:
         pass
@@ -128,3 +153,12 @@ def rank(trial: Trial) -> tuple[bool, float]:
 
 
 STRATEGIES: Registry[type[Strategy]] = Registry("strategy")
+
+
+def stored_report(strategy: str | None, state: dict[str, Any] | None) -> StrategyReport:
+    """The report of a stored run's strategy state (an empty one for no state, or for a
+    strategy this installation does not know, such as a plug-in that is not imported)."""
+    if not state:
+        return StrategyReport()
+    cls = STRATEGIES.get(strategy) if strategy and strategy in STRATEGIES else Strategy
+    return cls.report(state)

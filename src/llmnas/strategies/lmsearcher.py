@@ -26,7 +26,7 @@ from ..errors import ConfigError, LLMReplyError
 from ..lmsearcher import prompt as lp
 from ..lmsearcher.rankers import additive, closest_to_best
 from ..types import Arch, Proposal, Trial
-from .base import STRATEGIES, Strategy, StrategySettings, rank
+from .base import STRATEGIES, Strategy, StrategyReport, StrategySettings, rank
 
 COUNTERS = ("steps", "warmup", "llm_steps", "listed_first", "listed_reask", "fallback",
             "constrained_steps", "single_candidate")
@@ -215,6 +215,13 @@ class LMSearcher(Strategy):
     def _load(self, state: dict[str, Any]) -> None:
         self.counts = {k: int(state["ranker_counts"].get(k, 0)) for k in COUNTERS}
         self.stopped = state.get("stopped", "")
+
+    @classmethod
+    def report(cls, state: dict[str, Any]) -> StrategyReport:
+        counts = {k: int(v) for k, v in (state.get("ranker_counts") or {}).items()}
+        return StrategyReport(choices=ranker_line(counts) if counts else "",
+                              listed_share=listed_share(counts) if counts else None,
+                              stopped=str(state.get("stopped") or ""))
 
 
 def listed_share(counts: dict[str, int]) -> float | None:

@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from ...errors import ConfigError, LLMReplyError
 from ...types import Proposal, Trial
 from ...wording import plural
-from ..base import STRATEGIES, Strategy, StrategySettings, rank
+from ..base import STRATEGIES, Strategy, StrategyReport, StrategySettings, rank
 from . import prompts
 from .coordinator import counts_line, extract_candidates, results_block, screen, trial_result
 from .local import (EXPLORE_DISTANCE, elites, elites_block, halves, neighbourhood, position_groups,
@@ -652,6 +652,28 @@ class CoLLM(Strategy):
         self.favour = [(int(a), int(b)) for a, b in state.get("favour", [])]
         self.nav = Conversation.from_json(state["navigator"])
         self.gen = self.nav if state["generator"] is None else Conversation.from_json(state["generator"])
+
+    @classmethod
+    def report(cls, state: dict[str, Any]) -> StrategyReport:
+        """The per-iteration log: the Generator's raw candidates (attempted / legal / new,
+        counted before the runner saw them) and one row per iteration."""
+        log = [dict(e) for e in state.get("log") or []]
+        attempted = sum(int(e.get("attempted", 0)) for e in log)
+        rows = []
+        for e in log:
+            note = "; ".join(x for x in (f"fallback {e['fallback']}" if e.get("fallback") else "",
+                                         "strategy cut at its budget" if e.get("navigator_cut") else "") if x)
+            rows.append({**{k: e.get(k, "") for k in ITERATION_COLUMNS}, "note": note})
+        return StrategyReport(
+            candidates=(attempted, sum(int(e.get("legal", 0)) for e in log),
+                        sum(int(e.get("new", 0)) for e in log)) if attempted else None,
+            iterations=tuple(rows),
+            iterations_title="iterations (Generator candidates: attempted / parsed / legal / new / proposed)",
+            stopped=str(state.get("stopped") or ""))
+
+
+#: the columns of a CoLLM run's iterations table (``llmnas show``), then "note"
+ITERATION_COLUMNS = ("iteration", "attempted", "parsed", "legal", "new", "proposed", "reply")
 
 
 class CoLLMOffSettings(CoLLMSettings):
