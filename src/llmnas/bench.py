@@ -26,7 +26,8 @@ import numpy as np
 from .api import prepare, start
 from .config import make_config
 from .store import Store
-from .strategies import StrategyReport, stored_report
+from .report.sources import study_report
+from .strategies import StrategyReport
 
 #: Reference table, peers.md §4.3 (200 seeds, budget 100, 200-epoch validation signal).
 REFERENCE_NB201_100 = {
@@ -140,8 +141,7 @@ def run_task(task: Task) -> list[dict[str, Any]]:
             best = summary.best
             totals = store.llm_totals(run.study.id)
             trials = store.trials(run.study.id)
-            state = store.load_state(run.study.id)
-            report = stored_report(cfg.strategy, state[2] if state else None)
+            report = study_report(store, run.study.id, cfg.strategy)
             rows.append({
                 "strategy": task.name, "space": cfg.space, "dataset": task.dataset, "budget": task.budget,
                 "seed": seed, "test": best.report if best else math.nan, "val": best.signal if best else math.nan,

@@ -99,13 +99,11 @@ def _fmt(x: Any, nd: int = 2) -> str:
 
 def _execute(run: Any, quiet: bool) -> None:
     """Run an opened study to its end, close its store, print the summary."""
-    from .report.sources import sources_line
-    from .strategies import stored_report
+    from .report.sources import sources_line, study_report
 
     try:
         summary = _run_with_progress(run, quiet)
-        state = run.store.load_state(run.study.id)
-        report = stored_report(run.cfg.strategy, state[2] if state else None)
+        report = study_report(run.store, run.study.id, run.cfg.strategy)
         sources = sources_line(run.store.trials(run.study.id), report)
     finally:
         run.store.close()

@@ -32,13 +32,18 @@ def check_load_if_exists(cfg: RunConfig, info: StudyInfo) -> RunConfig:
     differ = [f for f in sorted(cfg.model_fields_set)
               if f != "config_version" and ours_cmp.get(f) != theirs_cmp.get(f)]
     if differ:
-        a, b = ours_cmp.get("llm"), theirs_cmp.get("llm")
-        llm_keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k)) \
-            if isinstance(a, dict) and isinstance(b, dict) else []
+        mine, stored_llm = ours_cmp.get("llm"), theirs_cmp.get("llm")
+        llm_keys = sorted(k for k in {*mine, *stored_llm} if mine.get(k) != stored_llm.get(k)) \
+            if isinstance(mine, dict) and isinstance(stored_llm, dict) else []
 
-        def show(d: dict[str, Any]) -> str:  # only the LLM keys that differ, not all thirty
-            return ", ".join(", ".join(f"llm.{k}={(d['llm'] or {}).get(k)!r}" for k in llm_keys)
-                             if f == "llm" and llm_keys else f"{f}={d.get(f)!r}" for f in differ)
+        def show(d: dict[str, Any]) -> str:
+            parts = []
+            for f in differ:
+                if f == "llm" and llm_keys:  # only the LLM keys that differ, not all thirty
+                    parts += [f"llm.{k}={(d['llm'] or {}).get(k)!r}" for k in llm_keys]
+                else:
+                    parts.append(f"{f}={d.get(f)!r}")
+            return ", ".join(parts)
 
         hint = " (to extend the budget: llmnas resume RUN --budget N)" if "budget" in differ else ""
         raise ConfigError(f"--load-if-exists: study {info.name!r} is stored with {show(theirs)}, but this command "

@@ -10,11 +10,11 @@ from rich.table import Table
 
 from ..runner import summarize
 from ..store import Store, StudyInfo
-from ..strategies import StrategyReport, stored_report
+from ..strategies import StrategyReport
 from ..types import OK
 from .llm_usage import llm_line, llm_table
 from .safe_text import clean, safe
-from .sources import sources_line
+from .sources import sources_line, study_report
 
 
 def show_study(console: Console, store: Store, study: StudyInfo, last_trials: int = 0,
@@ -54,8 +54,7 @@ def show_study(console: Console, store: Store, study: StudyInfo, last_trials: in
         line = llm_line(llm, llm_cfg.get("price_in_per_mtok"), llm_cfg.get("price_out_per_mtok"))
         model = _model_name(store, study)
         rows.append(("LLM", (f"{model}: " if model else "") + line))
-    state = store.load_state(study.id)
-    report = stored_report(cfg.get("strategy"), state[2] if state else None)
+    report = study_report(store, study.id, cfg.get("strategy"))
     sources = sources_line(trials, report)
     if sources:
         rows.append(("sources", sources))

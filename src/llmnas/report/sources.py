@@ -7,7 +7,8 @@ pick); "other": everything else (random warm-up, a classical strategy's proposal
 
 from __future__ import annotations
 
-from ..strategies.base import StrategyReport
+from ..store import Store
+from ..strategies.base import StrategyReport, stored_report
 from ..types import ILLEGAL, OK, Trial
 
 KINDS = ("LLM", "fallback", "other")
@@ -52,3 +53,9 @@ def sources_line(trials: list[Trial], report: StrategyReport | None = None) -> s
         attempted, legal, _ = report.candidates
         line += f"; LLM candidates not legal: {attempted - legal} of {attempted} ({(attempted - legal) / attempted:.0%})"
     return line
+
+
+def study_report(store: Store, study_id: int, strategy: str | None) -> StrategyReport:
+    """The strategy's report of a study's stored state (empty when none is stored)."""
+    state = store.load_state(study_id)
+    return stored_report(strategy, state[2] if state else None)

@@ -220,7 +220,7 @@ class LMSearcher(Strategy):
     def report(cls, state: dict[str, Any]) -> StrategyReport:
         counts = {k: int(v) for k, v in (state.get("ranker_counts") or {}).items()}
         return StrategyReport(choices=ranker_line(counts) if counts else "",
-                              listed_share=listed_share(counts) if counts else None,
+                              listed_share=listed_share(counts),
                               stopped=str(state.get("stopped") or ""))
 
 
