@@ -6,7 +6,7 @@ Reads the upstream JSON files (each checked against the sha256 in its PROVENANCE
 one compressed numpy archive per benchmark (no pickle) under src/llmnas/data/<name>/:
 
 * ``codes``: int8, one row per architecture, the option index of every decision, in the decision
-  order of :mod:`llmnas.benchmarks.catalog`;
+  order of :mod:`llmnas.spaces.tables.catalog`;
 * ``signal__<dataset>``: float64, the benchmark's accuracy-like target per row (NaN: not measured
   for that dataset/task);
 * ``cost__<name>``: float64 cost metrics (params, FLOPs) where the source has them.

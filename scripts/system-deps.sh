@@ -3,7 +3,7 @@
 #   dataset-fashion-mnist  real Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist)
 #                          for the supernet spaces (spos, ofa, autoformer) and `llmnas retrain`.
 # With --test, also what the test suite needs:
-#   chromium               headless browser for the `llmnas dashboard` test (tests/test_dashboard_browser.py)
+#   chromium               headless browser for the `llmnas dashboard` test (tests/report/test_dashboard_browser.py)
 # Safe to run again: it installs only what is missing. Uses sudo when not run as root.
 set -eu
 PKGS="dataset-fashion-mnist"

@@ -23,9 +23,9 @@ def test_wheel_contains_data_and_loads_fast(tmp_path):
     assert "llmnas/data/nb201/PROVENANCE.md" in names
     assert "llmnas/data/nb201/LICENSE" in names
     for name in ("lmsearcher-ranker.gguf", "adapter.json", "CARD.md"):  # the shipped LM-Searcher ranker
-        assert f"llmnas/finetune/ranker/{name}" in names
+        assert f"llmnas/strategies/lmsearcher/finetune/ranker/{name}" in names
     for name in ("model.npz", "model.json", "CARD.md"):  # the shipped NCode ranker model
-        assert f"llmnas/lmsearcher/ncode_ranker/{name}" in names
+        assert f"llmnas/strategies/lmsearcher/ncode_ranker/{name}" in names
     for folder in ("nb301", "nbmacro", "transnasmacro", "transnasmicro"):
         assert f"llmnas/data/{folder}/{folder}.npz" in names
         assert f"llmnas/data/{folder}/PROVENANCE.md" in names
@@ -47,14 +47,14 @@ def test_wheel_contains_data_and_loads_fast(tmp_path):
     assert (n, best) == ("15625", "94.37")
     assert float(seconds) < 1.5
     # the other packaged tables load from the installed copy too
-    code = ("from llmnas.benchmarks.tables import load_table; import llmnas; "
+    code = ("from llmnas.spaces.tables.tables import load_table; import llmnas; "
             "print(*[len(next(iter(load_table(f).values()))) for f in ('nb301', 'nbmacro', 'transnasmacro', 'transnasmicro')])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
     assert all(int(n) > 0 for n in r.stdout.split()) and len(r.stdout.split()) == 4
     # the shipped NCode ranker loads from the installed copy (sha256 checked) and answers from its pool
-    code = ("import llmnas.lmsearcher.ncode_ranker as n; r = n.load_ncode_ranker(); "
+    code = ("import llmnas.strategies.lmsearcher.ncode_ranker as n; r = n.load_ncode_ranker(); "
             "print(n.__file__); print(r.sha256 == n.SHIPPED_SHA256, r.choose([('01234', 1.0), ('11111', 0.0)], ['01230', '11110']))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})

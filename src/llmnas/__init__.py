@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 from .api import Run, reopen, resume, search, start
 from .config import RunConfig
 from .errors import LlmnasError
-from .problem import SPACES, build_problem
+from .spaces import SPACES, build_problem
 from .strategies import STRATEGIES
 
 __all__ = ["Run", "RunConfig", "LlmnasError", "SPACES", "STRATEGIES", "build_problem", "reopen", "resume", "search", "start", "__version__"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from .config import RunConfig, make_config
 from .errors import ConfigError, DataError
-from .problem import Problem, build_problem
+from .spaces.registry import Problem, build_problem
 from .runner import History, Runner, RunSummary, TrialCallback, check_requirements, summarize
 from .seeding import child_rng
 from .store import Store, StudyInfo
@@ -85,8 +85,10 @@ class Run:
     """An open study: its store, runner and strategy, ready to ``run()``."""
 
     def __init__(self, store: Store, study: StudyInfo, cfg: RunConfig, on_trial: TrialCallback | None = None,
-                 llm: Any = None) -> None:
-        problem, strategy_cls, settings = prepare(cfg)
+                 llm: Any = None, prepared: tuple[Problem, type[Strategy], Any] | None = None) -> None:
+        # ``prepared``: what :func:`prepare` returned for this config (start and reopen have it
+        # already; building a problem can mean loading a supernet checkpoint)
+        problem, strategy_cls, settings = prepared if prepared is not None else prepare(cfg)
         from .space_fingerprint import check_space_unchanged
 
         check_space_unchanged(study.config, problem.space, study.name)
@@ -158,7 +160,8 @@ def _interrupted_step(store: Store, study: StudyInfo) -> tuple[int, str] | None:
 def start(cfg: RunConfig, store_path: str | Path, study: str | None = None, *, load_if_exists: bool = False,
           on_trial: TrialCallback | None = None, store: Store | None = None) -> Run:
     """Create (or, with ``load_if_exists``, reopen) a study and return it ready to run."""
-    problem, _, _ = prepare(cfg)
+    prepared = prepare(cfg)
+    problem = prepared[0]
     own = store is None
     new_file = own and not Path(store_path).exists()
     store = store or Store(store_path)
@@ -172,8 +175,8 @@ def start(cfg: RunConfig, store_path: str | Path, study: str | None = None, *, l
         if load_if_exists and existed:
             from .load_conflicts import check_load_if_exists
 
-            cfg = check_load_if_exists(cfg, info)
-        run = Run(store, info, cfg, on_trial)
+            cfg = check_load_if_exists(cfg, info)  # differs from the prepared one in LLM runtime keys at most
+        run = Run(store, info, cfg, on_trial, prepared=prepared)
         run.created_here = created is not None
         return run
     except BaseException as exc:
@@ -212,14 +215,15 @@ def reopen(store_path: str | Path, study: str | None = None, *, budget: int | No
         if executor:
             data["executor"] = executor if "kind" in executor else {**data.get("executor", {}), **executor}
         cfg = make_config(data, where="stored config")
+        prepared = None
         if budget is not None or executor or llm_moved:
-            problem, _, _ = prepare(cfg)
+            prepared = prepare(cfg)
             from .space_fingerprint import check_space_unchanged
 
-            check_space_unchanged(info.config, problem.space, info.name)
-            store.update_config(info.id, resolved_config(cfg, problem))
+            check_space_unchanged(info.config, prepared[0].space, info.name)
+            store.update_config(info.id, resolved_config(cfg, prepared[0]))
             info = store.get_study(info.name)
-        return Run(store, info, cfg, on_trial)
+        return Run(store, info, cfg, on_trial, prepared=prepared)
     except BaseException:
         store.close()
         raise

@@ -91,8 +91,8 @@ def bench_datasets(space: str, datasets: str | None) -> list[str | None]:
     """The datasets of ``--datasets`` (comma-separated), checked against the space; without
     the flag, the space's default dataset (a YAML space: the first it declares)."""
     from .errors import ConfigError
-    from .lmsearcher.sources import catalog
-    from .problem import is_space_file
+    from .spaces.tables.catalog import table_datasets as catalog
+    from .spaces.registry import is_space_file
 
     names = [d.strip() for d in (datasets or "").split(",") if d.strip()]
     if is_space_file(space):

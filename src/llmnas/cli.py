@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-import yaml
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .errors import ConfigError, LlmnasError
@@ -24,6 +20,8 @@ from .wording import plural
 from . import cli_help as H
 from .cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions
 from .report.safe_text import safe
+from .cli_common import (console, err_console, executor_config_from_flags, fmt, llm_config_from_flags, parse_kv,
+                         progress_bar, run_with_progress)
 
 app = typer.Typer(
     name="llmnas",
@@ -32,10 +30,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-# Printed into a file or a pipe, rich would fold tables to 80 columns; logs get 160 (COLUMNS wins).
-_WIDTH = None if Console().is_terminal or os.environ.get("COLUMNS") else 160
-console = Console(width=_WIDTH)
-err_console = Console(stderr=True, width=_WIDTH)
 
 
 def _print_version(value: bool) -> None:
@@ -72,37 +66,13 @@ _SAID: set[str] = set()
 
 
 # ----- helpers -------------------------------------------------------------------------------
-def _kv(items: List[str], flag: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{flag} {item!r} must look like KEY=VALUE")
-        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
-    return out
-
-
-def _progress(total: int) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False,
-    )
-
-
-def _fmt(x: Any, nd: int = 2) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.{nd}f}"
-    return str(x)
-
 
 def _execute(run: Any, quiet: bool) -> None:
     """Run an opened study to its end, close its store, print the summary."""
     from .report.sources import sources_line, study_report
 
     try:
-        summary = _run_with_progress(run, quiet)
+        summary = run_with_progress(run, quiet)
         report = study_report(run.store, run.study.id, run.cfg.strategy)
         sources = sources_line(run.store.trials(run.study.id), report)
     finally:
@@ -111,65 +81,6 @@ def _execute(run: Any, quiet: bool) -> None:
     if sources:
         console.print(sources, markup=False, highlight=False)
 
-
-def _run_with_progress(run: Any, quiet: bool) -> Any:
-    """Run a study with a progress bar over the budget."""
-    try:
-        return _run_inner(run, quiet)
-    except KeyboardInterrupt:
-        err_console.print(f"interrupted: every finished trial is stored; continue with `llmnas resume {run.store.path} --study {run.study.name}`",
-                          markup=False, highlight=False)
-        raise typer.Exit(130) from None
-
-
-def _run_inner(run: Any, quiet: bool) -> Any:
-    from .progress_view import LiveStatus
-    from .runner import Runner
-
-    if quiet:
-        return run.run()
-    with LiveStatus(err_console, safe(run.study.name), run.cfg.budget, run.history.n_evaluated) as status:
-
-        def on_trial(t: Any, runner: Runner) -> None:
-            best = runner.history.best()
-            info = f"best {runner.evaluator.signal_name} {best.signal:.4g}" if best and best.signal is not None else ""
-            status.trial(runner.history.n_evaluated, info)
-
-        run.runner.on_trial = on_trial
-        return run.run()
-
-
-def _llm_config(base: Optional[dict], llm: Optional[str], model: Optional[str], base_url: Optional[str],
-                api_key_env: Optional[str], options: List[str]) -> Optional[dict]:
-    """The run config's ``llm`` section from a config file's section plus the --llm* flags."""
-    if not any((llm, model, base_url, api_key_env, options)):
-        return base
-    from .llm import parse_llm_spec
-    from .llm_wiring import llm_settings
-
-    merged = {**(base or {}), **_kv(options, "--llm-option")}
-    if not (llm or model or base_url or api_key_env):
-        return llm_settings(merged).model_dump(mode="json")
-    rest = {k: v for k, v in merged.items() if k not in ("backend", "model", "base_url", "replay_run", "api_key_env")}
-    settings = parse_llm_spec(llm, model=model, base_url=base_url, api_key_env=api_key_env, **rest)
-    return settings.model_dump(mode="json")
-
-
-def _executor_config(base: Optional[dict], kind: Optional[str], workers: Optional[int], ray_address: Optional[str],
-                     options: List[str]) -> Optional[dict]:
-    """The run config's ``executor`` section from a config file's section plus the flags."""
-    if kind is None and workers is None and ray_address is None and not options:
-        return base
-    out: dict[str, Any] = {} if kind is not None and base and kind != base.get("kind") else dict(base or {})
-    out.update(_kv(options, "--executor-option"))
-    if kind is not None:
-        out["kind"] = kind
-    if workers is not None:
-        out["workers"] = workers
-    if ray_address is not None:
-        out["ray_address"] = ray_address
-        out.setdefault("kind", "ray")
-    return out
 
 
 def _print_summary(summary: Any) -> None:
@@ -183,7 +94,7 @@ def _print_summary(summary: Any) -> None:
         return
     console.print(
         f"best by signal: signal {best.signal:.3f}, report {best.report:.3f}; best report seen "
-        f"{_fmt(summary.best_report_seen, 3)}; arch {safe(json.dumps(best.arch))}"
+        f"{fmt(summary.best_report_seen, 3)}; arch {safe(json.dumps(best.arch))}"
     )
     console.print(f"store: {safe(summary.store)}")
 
@@ -232,13 +143,13 @@ def search(
     if constraint:
         data["constraints"] = list(constraint)
     if option:
-        data["strategy_options"] = {**data.get("strategy_options", {}), **_kv(option, "--option")}
+        data["strategy_options"] = {**data.get("strategy_options", {}), **parse_kv(option, "--option")}
     if space_option:
-        data["space_options"] = {**data.get("space_options", {}), **_kv(space_option, "--space-option")}
-    llm_cfg = _llm_config(data.get("llm"), llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
+        data["space_options"] = {**data.get("space_options", {}), **parse_kv(space_option, "--space-option")}
+    llm_cfg = llm_config_from_flags(data.get("llm"), llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
     if llm_cfg is not None:
         data["llm"] = llm_cfg
-    exec_cfg = _executor_config(data.get("executor"), executor, workers, ray_address, executor_option)
+    exec_cfg = executor_config_from_flags(data.get("executor"), executor, workers, ray_address, executor_option)
     if exec_cfg is not None:
         data["executor"] = exec_cfg
     if batch_size is not None:
@@ -268,7 +179,7 @@ def resume(
     """Continue a stopped or killed run where it left off (on any executor: the trials are the same)."""
     from .api import finished_summary, reopen
 
-    exec_cfg = _executor_config(None, executor, workers, ray_address, executor_option)
+    exec_cfg = executor_config_from_flags(None, executor, workers, ray_address, executor_option)
     done = finished_summary(run, study, budget) if not exec_cfg else None
     if done is not None:
         err_console.print(f"study {done.study!r} is finished ({done.stop_reason}); nothing to resume (extend it with --budget N)",
@@ -398,8 +309,8 @@ def bench(
 
     base: dict[str, Any] = {"space": space}
     if space_option:
-        base["space_options"] = _kv(space_option, "--space-option")
-    llm_cfg = _llm_config(None, llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
+        base["space_options"] = parse_kv(space_option, "--space-option")
+    llm_cfg = llm_config_from_flags(None, llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
     if llm_cfg is not None:
         base["llm"] = llm_cfg
     if signal:
@@ -409,7 +320,7 @@ def bench(
     if over_budget:
         base["over_budget"] = over_budget
     if option:
-        base["strategy_options"] = _kv(option, "--option")
+        base["strategy_options"] = parse_kv(option, "--option")
     try:
         budget_list = [int(b) for b in _split(budgets)]
     except ValueError:
@@ -430,7 +341,7 @@ def bench(
     if quiet or as_json:
         rows = B.execute(tasks, nw)
     else:
-        with _progress(n_runs) as progress:
+        with progress_bar(n_runs) as progress:
             task = progress.add_task("bench", total=n_runs, info=plural(nw, "worker"))
             rows = B.execute(tasks, nw, on_rows=lambda r: progress.advance(task, len(r)))
     wall = time.perf_counter() - t0
@@ -475,8 +386,8 @@ def bench_executors(
     if space:
         base["space"] = space
     if option:
-        base["strategy_options"] = _kv(option, "--option")
-    with _progress(budget * len(setups)) as progress:
+        base["strategy_options"] = parse_kv(option, "--option")
+    with progress_bar(budget * len(setups)) as progress:
         tasks = {s.label: progress.add_task(s.label, total=budget, info="") for s in setups}
         rows = run_setups(setups, base, out, sleep if not space else None,
                           on_trial=lambda label, n: progress.update(tasks[label], completed=n))
@@ -556,78 +467,22 @@ def plot(
     console.print(f"wrote {safe(path)}")
 
 
-@app.command("rank-poc")
-def rank_poc_cmd(
-    dataset: str = typer.Option("cifar10", help="cifar10, cifar100 or imagenet16-120."),
-    trials: int = typer.Option(40, help="Ranking trials."),
-    n: int = typer.Option(10, help="Architectures per trial (one from each accuracy n-tile)."),
-    seed: int = typer.Option(0),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write per-trial results and LLM calls as JSON."),
-    llm: LLMBackend = None,
-    llm_model: LLMModel = None,
-    llm_base_url: LLMBaseURL = None,
-    llm_api_key_env: LLMKeyEnv = None,
-    llm_option: LLMOptions = [],
-) -> None:
-    """CoLLM-NAS proof of concept: Kendall tau of the LLM's ranking of NB201 cells vs the truth."""
-    from .llm import make_client
-    from .llm_wiring import llm_settings
-    from .strategies.collm import rank_poc
-
-    class _Calls:
-        def __init__(self) -> None:
-            self.records: list[dict] = []
-
-        def record_llm_call(self, record: Any) -> None:
-            self.records.append(record.to_dict())
-
-    settings = llm_settings(_llm_config(None, llm, llm_model, llm_base_url, llm_api_key_env, llm_option))
-    calls = _Calls()
-    client = make_client(settings, sink=calls)
-    t0 = time.perf_counter()
-    try:
-        with _progress(trials) as progress:
-            task = progress.add_task("rank-poc", total=trials, info=settings.model)
-            calls.record_llm_call = _advance(calls.record_llm_call, progress, task)  # type: ignore[method-assign]
-            res = rank_poc(client, dataset=dataset, trials=trials, seed=seed, n=n)
-    finally:
-        client.close()
-    wall = time.perf_counter() - t0
-    t = Table(title=f"Kendall tau over {trials} trials of {n} NB201 cells ({dataset} test accuracy), model {safe(settings.model)}")
-    for col in ("ranker", "tau mean ± std", "usable trials", "best ranked first", "worst ranked last"):
-        t.add_column(col)
-    ok = trials - res.parse_failures
-    t.add_row("LLM", "-" if res.llm_mean is None else f"{res.llm_mean:.3f} ± {res.llm_std:.3f}", f"{ok}/{trials}",
-              _fmt(res.best_first_rate), _fmt(res.worst_last_rate))
-    t.add_row("random ranking", f"{res.random_mean:.3f} ± {res.random_std:.3f}", f"{trials}/{trials}", "-", "-")
-    console.print(t)
-    tokens = sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls.records)
-    console.print(f"{len(calls.records)} LLM calls, {tokens:,} tokens, {wall:.1f} s")
-    if out:
-        out.write_text(json.dumps({**res.to_dict(), "llm": settings.model_dump(mode="json"), "calls": calls.records,
-                                   "wall_s": wall}, indent=1))
-        console.print(f"wrote {safe(out)}")
-
-
-def _advance(fn: Any, progress: Progress, task: Any) -> Any:
-    def wrapped(record: Any) -> None:
-        fn(record)
-        if record.purpose == "rank-poc" and record.ask == 0:
-            progress.advance(task)
-
-    return wrapped
-
 
 def _mount_subcommands() -> None:
     from .llm.cli import app as llm_app
 
-    from .lmsearcher.cli import app as lmsearcher_app
-    from .supernets.cli import app as supernet_app
-    from .supernets.cli import retrain_cmd
+    from .spaces.supernets.cli import app as supernet_app
+    from .spaces.supernets.cli import retrain_cmd
+    from .strategies.collm.cli import app as collm_app
+    from .strategies.collm.cli import rank_poc_cmd
+    from .strategies.lmsearcher.cli import app as lmsearcher_app
 
     app.add_typer(llm_app, name="llm", help="Check and measure the LLM used by LLM-guided strategies.")
     app.add_typer(lmsearcher_app, name="lmsearcher", help="LM-Searcher: make training data, fine-tune a ranker.")
     app.add_typer(supernet_app, name="supernet", help="Weight-sharing supernets: train (stage 1) and inspect.")
+    app.add_typer(collm_app, name="collm", help="CoLLM-NAS experiments: the rank-poc proof of concept.")
+    # `llmnas collm rank-poc` from before the collm group: same command, not listed in --help
+    app.command("rank-poc", hidden=True)(rank_poc_cmd)
     app.command("retrain")(retrain_cmd)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def space_choices() -> str:
-    from .problem import SPACES
+    from .spaces.registry import SPACES
 
     return ", ".join(SPACES.names())
 
@@ -17,7 +17,7 @@ def strategy_choices() -> str:
 
 def dataset_choices() -> str:
     """Per built-in benchmark, its datasets (the first is the default)."""
-    from .lmsearcher.sources import catalog
+    from .spaces.tables.catalog import table_datasets as catalog
 
     parts = [f"{space}: {', '.join(ds)}" for space, ds in catalog().items()]
     return "; ".join(parts) + "; a YAML space: one of its 'datasets' (the first is the default)"

@@ -26,7 +26,7 @@ from .constraints import ConstraintSet
 from .errors import ConfigError, LlmnasError
 from .executors.base import EvalJob, EvalOutcome, Executor
 from .executors.local import LocalExecutor
-from .problem import Problem
+from .spaces.registry import Problem
 from .store import Store, StudyInfo
 from .strategies.base import Strategy
 from .types import DUPLICATE, FAILED, ILLEGAL, OK, OVER_BUDGET, PENDING, Proposal, Trial

@@ -37,7 +37,7 @@ def test_replay_and_overrides() -> None:
     ("gpt", {}, "unknown --llm value 'gpt'; choose one of: embedded"),
     ("openai", {}, "needs --llm-base-url"),
     ("embedded", {"base_url": "http://h/v1"}, "needs --llm openai"),
-    ("replay", {}, "unknown --llm value"),
+    ("replay", {}, "needs the run to replay"),
     ("embedded:a", {"model": "b"}, "different models"),
     ("embedded", {"temperature": -1}, "invalid llm setting temperature"),
     ("embedded", {"populaton": 3}, "invalid llm setting populaton"),
@@ -78,3 +78,31 @@ def test_cost_from_prices() -> None:
         price_in_per_mtok=1.0, price_out_per_mtok=2.0))
     client.chat([{"role": "user", "content": "a b c"}])
     assert sink.records[0].cost_usd == pytest.approx((3 * 1.0 + 2 * 2.0) / 1e6)
+
+
+def test_a_plug_in_backend_needs_only_its_registration() -> None:
+    """A back-end registered in llmnas.llm.backends is accepted by --llm, the settings and
+    make_client, with no edit elsewhere; an unknown backend in settings names the choices."""
+    from llmnas.llm import BACKENDS, Backend, register_backend
+    from llmnas.llm.scripted import ScriptedTransport
+
+    served = ScriptedTransport(['{"answer": 1}'], model="echo")
+    if "test-echo" not in BACKENDS:
+        register_backend(Backend("test-echo", ("test-echo:<model>",), lambda arg, model, url: {"model": arg or "echo"},
+                                 lambda settings: served))
+    s = parse_llm_spec("test-echo:tiny")
+    assert (s.backend, s.model) == ("test-echo", "tiny")
+    client = make_client(s)
+    try:
+        reply = client.chat([{"role": "user", "content": "hi"}])
+    finally:
+        client.close()
+    assert reply.text == '{"answer": 1}' and len(served.requests) == 1
+    with pytest.raises(ConfigError, match=r"test-echo:<model>"):
+        parse_llm_spec("nope")
+    with pytest.raises(Exception, match=r"unknown llm backend 'embeded'; did you mean 'embedded'"):
+        LLMSettings(backend="embeded")
+    with pytest.raises(ConfigError, match="serves recorded calls only"):
+        from llmnas.llm.factory import _live
+
+        _live(LLMSettings(backend="replay", replay_run="x"))

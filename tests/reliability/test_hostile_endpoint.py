@@ -171,7 +171,7 @@ def test_llm_check_and_rank_poc_on_bad_bodies(fault, tmp_path, mode):
         assert r.returncode == 2 and "not JSON" in _one_error(r.stderr)
     else:
         assert r.returncode == 0, r.stderr
-    r = run_cli("rank-poc", "--trials", "2", "--llm", "openai", "--llm-base-url", url, "--llm-model", "fake",
+    r = run_cli("collm", "rank-poc", "--trials", "2", "--llm", "openai", "--llm-base-url", url, "--llm-model", "fake",
                 cwd=tmp_path, timeout=60)
     if mode == "html":
         assert r.returncode == 2 and "not JSON" in _one_error(r.stderr)

@@ -17,7 +17,7 @@ from llmnas.api import Run
 from llmnas.config import make_config
 from llmnas.llm import LLMSettings, ScriptedClient
 from llmnas.llm.parsing import parse_json
-from llmnas.lmsearcher.prompt import parse_choice
+from llmnas.strategies.lmsearcher.prompt import parse_choice
 from llmnas.spaces.nb201 import NB201Space
 from llmnas.store import Store
 from llmnas.strategies.collm.coordinator import extract_candidates, screen

@@ -10,7 +10,7 @@ import pytest
 
 from llmnas.config import make_config
 from llmnas.errors import LlmnasError
-from llmnas.problem import SPACES, build_problem
+from llmnas.spaces.registry import SPACES, build_problem
 from llmnas.spaces.base import Decision, SearchSpace
 from llmnas.strategies.collm import CoLLM
 from llmnas.strategies.collm.coordinator import extract_candidates, results_block, screen
@@ -23,8 +23,8 @@ def _space(name: str) -> SearchSpace:
     try:
         return build_problem(make_config(dict(space=name, strategy="rs", budget=1))).space
     except LlmnasError:  # a supernet space: its evaluator needs a trained supernet, the space nothing
-        from llmnas.supernets.configs import make_net_config
-        from llmnas.supernets.spaces import make_space
+        from llmnas.spaces.supernets.configs import make_net_config
+        from llmnas.spaces.supernets.spaces import make_space
 
         return make_space(make_net_config(name))
 

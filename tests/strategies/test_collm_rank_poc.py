@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from llmnas.data import load_nb201
-from llmnas.evaluators.nb201 import NB201Evaluator
+from llmnas.spaces.nb201_evaluator import NB201Evaluator
 from llmnas.llm import LLMSettings, ScriptedClient
 from llmnas.spaces.nb201 import NB201Space
 from llmnas.strategies.collm import kendall_tau, rank_poc

@@ -17,14 +17,13 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..spaces.base import SearchSpace, _norm
-from ..types import Arch
-from .base import Evaluator, Result
+from .rows import RowTableEvaluator
 
 
 MAX_TABLE_ROWS = 5_000_000  # rows read at most, whatever the space's size
 
 
-class TableEvaluator(Evaluator):
+class TableEvaluator(RowTableEvaluator):
     def __init__(
         self,
         space: SearchSpace,
@@ -91,6 +90,7 @@ class TableEvaluator(Evaluator):
                                 + ("" if same else " with different values") + "; keep one row per architecture")
         self._metrics = {c: v.tolist() for c, v in numeric.items()}
         self._signal, self._report = self._metrics[signal], self._metrics[report]
+        self._table = f"table {path.name}"
 
     dataset: str | None = None  # the dataset this table is of (a YAML space with several)
 
@@ -112,24 +112,6 @@ class TableEvaluator(Evaluator):
 
     def row_keys(self) -> set[tuple[int, ...]]:
         return set(self._rows)
-
-    def _row(self, arch: Arch) -> int:
-        try:
-            return self._rows[self.space.to_indices(arch)]
-        except KeyError:
-            raise DataError(f"architecture {self.space.to_ncode(arch)} is not in table {self.path.name}") from None
-
-    def evaluate(self, arch: Arch) -> Result:
-        r = self._row(arch)
-        return Result(self._signal[r], self._report[r], {c: v[r] for c, v in self._metrics.items()})
-
-    def cost_metrics(self) -> list[str]:
-        return list(self._costs)
-
-    def measure(self, arch: Arch, metric: str) -> float:
-        if metric not in self._costs:
-            raise ConfigError(self.unknown_metric(metric))
-        return self._metrics[metric][self._row(arch)]
 
     def describe(self) -> dict:
         out = {**super().describe(), "type": "table", "path": str(self.path)}

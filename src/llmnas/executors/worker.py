@@ -38,7 +38,7 @@ def _evaluator(spec: str) -> Any:
     ev = _CACHE.get(spec)
     if ev is None:
         from ..config import make_config
-        from ..problem import build_problem
+        from ..spaces.registry import build_problem
 
         data = json.loads(spec)
         space = str(data["config"].get("space", ""))

@@ -84,7 +84,8 @@ class EndpointSettings(pydantic.BaseModel, extra="forbid"):
 class LLMSettings(pydantic.BaseModel, extra="forbid"):
     """The ``llm:`` section of a run config. JSON-serialisable; contains no secret."""
 
-    backend: Literal["embedded", "openai", "replay"] = "embedded"
+    #: a registered back-end (``llm/backends.py``): embedded, openai, replay or a plug-in's
+    backend: str = "embedded"
     #: named embedded model (see ``LLM_MODELS``), path to a ``.gguf`` file, or remote model id
     #: (``auto``: the only model the endpoint lists)
     model: str = "qwen2.5-coder-0.5b"
@@ -147,6 +148,15 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     @classmethod
     def _check_url(cls, v: str | None) -> str | None:
         return check_base_url(v)
+
+    @pydantic.field_validator("backend")
+    @classmethod
+    def _check_backend(cls, v: str) -> str:
+        from .backends import BACKENDS  # the registry imports this module's types only for typing
+
+        if v not in BACKENDS:
+            raise ValueError(BACKENDS.unknown_message(v))
+        return v
 
 
 @dataclass(frozen=True)

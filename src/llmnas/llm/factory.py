@@ -9,13 +9,10 @@ import pydantic
 
 from llmnas.errors import ConfigError
 from llmnas.llm.base import CallRecord, CallSink, LLMSettings, Transport
+from llmnas.llm.backends import BACKENDS, usage as backend_usage
 from llmnas.llm.client import ChatClient
-from llmnas.llm.embedded import EmbeddedTransport
-from llmnas.llm.openai_compat import OpenAITransport, read_api_key
 from llmnas.llm.replay import ReplayTransport
 
-LLM_CHOICES = ("embedded", "embedded:<name or path.gguf>", "openai (with --llm-base-url)",
-               "openai:<model id>", "replay:<run path>")
 Records = Sequence[CallRecord] | Callable[[str], Sequence[CallRecord]]
 DEFAULT_MODEL: str = LLMSettings.model_fields["model"].default
 
@@ -34,23 +31,9 @@ def parse_llm_spec(llm: str | None, *, model: str | None = None, base_url: str |
     if arg and model and arg != model:
         raise ConfigError(f"--llm {llm} and --llm-model {model} name different models; "
                           "give the model once")
-    if kind == "embedded":
-        if base_url:
-            raise ConfigError("--llm-base-url needs --llm openai; drop it to use the embedded model")
-        fields.update(backend="embedded", model=arg or model or DEFAULT_MODEL)
-    elif kind == "openai":
-        if not base_url:
-            raise ConfigError("--llm openai needs --llm-base-url, e.g. http://127.0.0.1:8000/v1")
-        urls = [u.strip() for u in base_url.split(",") if u.strip()]
-        fields.update(backend="openai", model=arg or model or "auto", base_url=urls[0])
-        if len(urls) > 1:  # an endpoint pool: --llm-base-url URL1,URL2,...
-            fields["endpoints"] = [{"base_url": u} for u in urls]
-    elif kind == "replay" and arg:
-        fields.update(backend="replay", replay_run=arg)
-        if model:
-            fields["model"] = model
-    else:
-        raise ConfigError(f"unknown --llm value {llm!r}; choose one of: {', '.join(LLM_CHOICES)}")
+    if kind not in BACKENDS:
+        raise ConfigError(f"unknown --llm value {llm!r}; choose one of: {', '.join(backend_usage())}")
+    fields.update(backend=kind, **BACKENDS.get(kind).fields(arg, model, base_url))
     if api_key_env:
         fields["api_key_env"] = api_key_env
     try:
@@ -87,17 +70,10 @@ def make_client(settings: LLMSettings, *, sink: CallSink | None = None,
 
 
 def _live(settings: LLMSettings) -> Transport:
-    if settings.backend == "embedded":
-        return EmbeddedTransport(settings)
-    if settings.endpoints or settings.max_concurrency:
-        from llmnas.llm.pool import make_pool
-
-        return make_pool(settings)
-    if not settings.base_url:
-        raise ConfigError("llm backend 'openai' needs base_url (--llm-base-url), "
-                          "e.g. http://127.0.0.1:8000/v1")
-    return OpenAITransport(settings, base_url=settings.base_url, model=settings.model,
-                           api_key=read_api_key(settings))
+    build = BACKENDS.get(settings.backend).transport
+    if build is None:
+        raise ConfigError(f"llm backend {settings.backend!r} serves recorded calls only; it cannot answer live")
+    return build(settings)
 
 
 def _records(replay: Records | None, settings: LLMSettings) -> list[CallRecord]:

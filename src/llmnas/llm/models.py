@@ -171,7 +171,7 @@ ADAPTER_FILE = "adapter.gguf"
 #: GGUF metadata keys ``llmnas lmsearcher train`` writes into an adapter
 META_BASE = "llmnas.base_model"
 META_BASE_SHA = "llmnas.base_sha256"
-_SHIPPED_DIRS = (Path(__file__).resolve().parent.parent / "finetune" / "ranker",)
+_SHIPPED_DIRS = (Path(__file__).resolve().parent.parent / "strategies" / "lmsearcher" / "finetune" / "ranker",)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def _problem(config: dict[str, Any], cache: dict[str, _Problem]) -> _Problem:
     from optuna.distributions import CategoricalDistribution
 
     from ..config import make_config
-    from ..problem import build_problem
+    from ..spaces.registry import build_problem
 
     data = {k: v for k, v in config.items() if k != "resolved"}
     key = json.dumps({k: data.get(k) for k in ("space", "space_options", "dataset", "signal")}, sort_keys=True, default=str)

@@ -15,8 +15,10 @@ An architecture (``Arch``) is a dict ``decision name -> option value``. Three en
   stays a pure digit string, and decodes without separators; a field whose value is not a valid
   option index is rejected with the position named. ``ncode_layout()`` documents the widths.
 
-Spaces declare what they can do through ``capabilities``; the runner checks a strategy's
-``requires`` against it before the first ask.
+Each space class declares what it implements (``implements``, a subset of ``CAPABILITIES``);
+an instance's ``capabilities`` narrow that by its own facts (no ``mutate``/``neighbors`` with
+fewer than two architectures, no ``enumerate`` above ``ENUMERATE_LIMIT``). The runner checks a
+strategy's ``requires`` against them before the space is searched.
 
 Example::
 
@@ -40,6 +42,8 @@ from ..types import Arch
 
 #: Largest space that ``enumerate`` / exhaustive helpers will walk.
 ENUMERATE_LIMIT = 2_000_000
+#: everything a strategy can ask of a space (``Strategy.requires``)
+CAPABILITIES: frozenset[str] = frozenset({"sample", "mutate", "neighbors", "ncode", "describe", "enumerate"})
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,22 @@ def _norm(value: Any) -> str:
 class SearchSpace:
     """An ordered list of categorical decisions; subclasses add legality rules and keys."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"sample", "mutate", "neighbors", "ncode", "describe", "enumerate"}
-    )
+    #: the operations this class implements (each space class declares its own); an instance
+    #: narrows them by its own facts, see :attr:`capabilities`
+    implements: ClassVar[frozenset[str]] = CAPABILITIES
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What a strategy may ask of this space: the class's ``implements``, less ``mutate`` and
+        ``neighbors`` when it holds fewer than two architectures, less ``enumerate`` above
+        :data:`ENUMERATE_LIMIT`. The runner refuses a strategy whose ``requires`` are not all here."""
+        caps = set(self.implements)
+        size = self.size()
+        if size < 2:
+            caps -= {"mutate", "neighbors"}
+        if size > ENUMERATE_LIMIT:
+            caps.discard("enumerate")
+        return frozenset(caps)
 
     def __init__(self, name: str, decisions: Sequence[Decision], description: str = "") -> None:
         if not decisions:
@@ -272,8 +289,9 @@ class SearchSpace:
 
     def enumerate(self) -> Iterator[Arch]:
         """Every legal canonical arch (only for spaces up to ``ENUMERATE_LIMIT`` combinations)."""
-        if self.size() > ENUMERATE_LIMIT:
-            raise SpaceError(f"space {self.name!r} is too large to enumerate ({self.size():,})")
+        if "enumerate" not in self.capabilities:
+            why = f"{self.size():,} architectures" if self.size() > ENUMERATE_LIMIT else "its class lists no architectures"
+            raise SpaceError(f"space {self.name!r} cannot be enumerated ({why})")
         for idx in itertools.product(*(range(len(d.options)) for d in self.decisions)):
             arch = self.from_indices(idx)
             if self.rule_problem(arch) is None and self.canonicalize(arch) == arch:

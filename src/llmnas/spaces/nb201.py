@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config import RunConfig
 from ..errors import ConfigError, SpaceError
 from ..types import Arch
-from .base import Decision, SearchSpace
+from .base import CAPABILITIES, Decision, SearchSpace
+from .registry import SPACES, Problem
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: Edges in NB201 order: (target node, source node). The cell string lists them as
@@ -29,6 +31,8 @@ class NB201Space(SearchSpace):
     benchmark's table and of the reference budgets; ``canonical="isomorphism"`` folds cells that
     compute the same function (6,466 classes, from NATS-Bench's unique strings).
     """
+
+    implements = CAPABILITIES
 
     def __init__(self, canonical: str = "ops") -> None:
         if canonical not in ("ops", "isomorphism"):
@@ -94,3 +98,15 @@ def code_to_row_map(ops):  # type: ignore[no-untyped-def]
     rows = np.empty(len(codes), dtype=np.int64)
     rows[codes] = np.arange(len(codes))
     return rows
+
+
+@SPACES.register("nb201")
+def build_nb201(cfg: RunConfig) -> Problem:
+    """``--space nb201``: the cell space and the packaged NAS-Bench-201 table (space option ``canonical``)."""
+    from .nb201_evaluator import NB201Evaluator
+
+    unknown = set(cfg.space_options) - {"canonical"}
+    if unknown:
+        raise ConfigError(f"unknown nb201 space option(s) {', '.join(sorted(unknown))} (valid: canonical)")
+    space = NB201Space(**cfg.space_options)
+    return Problem(space, NB201Evaluator(space, cfg.dataset or "cifar10", cfg.signal or "val_200"))

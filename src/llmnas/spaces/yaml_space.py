@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import ConfigError, DataError
 from ..types import Arch
-from .base import Decision, SearchSpace
+from .base import CAPABILITIES, Decision, SearchSpace
 
 
 class _DecisionModel(BaseModel):
@@ -113,6 +113,8 @@ class YamlSpace(SearchSpace):
     lists them for a small table), and :meth:`arch_json_schema` lists them as the only
     allowed objects for a table of at most :data:`SCHEMA_LEGAL_MAX` rows, so constrained
     decoding cannot produce an illegal candidate."""
+
+    implements = CAPABILITIES
 
     def __init__(self, name: str, decisions: list[Decision], description: str = "") -> None:
         super().__init__(name, decisions, description)

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..registry import Registry
 from ..seeding import rng_state, set_rng_state
-from ..spaces.base import ENUMERATE_LIMIT, SearchSpace
+from ..spaces.base import SearchSpace
 from ..types import Arch, Proposal, Trial
 
 
@@ -133,7 +133,7 @@ class Strategy(ABC):
             k = space.canonical_key(arch)
             if not hist.is_visited(k) and k not in exclude:
                 return arch
-        if space.size() > ENUMERATE_LIMIT:
+        if "enumerate" not in space.capabilities:
             return None
         # Nearly exhausted: draw uniformly from what is left (exact "without replacement").
         left, seen = [], set(exclude)

@@ -9,6 +9,7 @@ from .base import STRATEGIES, Strategy
 @STRATEGIES.register("rs")
 class RandomSearch(Strategy):
     name = "rs"
+    requires = frozenset({"sample"})
 
     def ask(self, n: int) -> list[Proposal]:
         out: list[Proposal] = []

@@ -61,7 +61,7 @@ def rank_poc(llm: Any, *, dataset: str = "cifar10", trials: int = 40, seed: int 
              prompt_dir: str | None = None) -> RankPoCResult:
     """Run ``trials`` ranking trials of ``n`` cells (one per accuracy ``n``-tile) with ``llm``."""
     from ...data import load_nb201
-    from ...evaluators.nb201 import DATASETS
+    from ...spaces.nb201_evaluator import DATASETS
     from ...spaces.nb201 import NB201Space
 
     if dataset not in DATASETS:

@@ -1,3 +1,0 @@
-"""Packaged tabular benchmarks besides NAS-Bench-201: NAS-Bench-Macro, TransNAS-Bench-101 (micro
-and macro subsets) and NAS-Bench-301 (subset). ``llmnas.benchmarks.problems`` registers them as
-``--space`` names; :mod:`llmnas.lmsearcher.sources` reads them for LM-Searcher training data."""

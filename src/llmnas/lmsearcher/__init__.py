@@ -1,1 +1,0 @@
-"""LM-Searcher: training data (pruning-based subspace sampling) and its command-line group."""

@@ -1,0 +1,416 @@
+"""LoRA supervised fine-tuning with checkpoints and exact resume (CPU by default, CUDA if there).
+
+One optimiser step averages the answer-token cross-entropy over ``grad_accum`` examples (one
+example per forward pass, no padding). The order of examples is a function of the seed and the
+step alone (a fresh permutation per epoch), so a resumed run sees exactly the examples an
+uninterrupted one would, and with the adapter, optimiser, schedule and RNG states restored it
+ends with the same weights.
+
+Output folder (``--out``)::
+
+    checkpoints/step-000050/   adapter weights, optimiser, schedule, RNG, step, losses (last 2 kept)
+    adapter/                   the final adapter in peft format (adapter_config.json + safetensors)
+    adapter.gguf               the same adapter for the embedded runtime (--llm-model OUT)
+    train.json                 config, base model and data sha256, losses, validation, timings
+    loss.csv                   step, loss, learning rate, seconds
+    CARD.md                    the same figures as a model card
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ....errors import ConfigError, DataError
+from .config import RESUMABLE, TrainConfig
+from .data import (IGNORE, Example, file_sha256, load_examples,
+                                  read_conversations)
+
+CHECKPOINTS = "checkpoints"
+KEEP_CHECKPOINTS = 2
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) run produced."""
+
+    out: Path
+    steps_done: int
+    losses: list[float]
+    val_before: dict[str, float] = field(default_factory=dict)
+    val_after: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    resumed_from: int | None = None
+    adapter_gguf: Path | None = None  # None when the run stopped before its last step
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def split(examples: list[Example], cfg: TrainConfig) -> tuple[list[Example], list[Example]]:
+    """Held-out validation examples and training examples (a seeded shuffle)."""
+    import numpy as np
+
+    order = np.random.default_rng([cfg.seed, 7]).permutation(len(examples))
+    n_val = min(cfg.val_examples, len(examples) // 5)
+    val = [examples[i] for i in order[:n_val]]
+    train = [examples[i] for i in order[n_val:]]
+    if len(train) < 1:
+        raise DataError(f"{cfg.data} has too few examples to train on ({len(examples)})")
+    return val, train
+
+
+def example_at(position: int, n: int, seed: int) -> int:
+    """Index of the example used at global micro-step ``position`` (a permutation per epoch)."""
+    import numpy as np
+
+    epoch, offset = divmod(position, n)
+    return int(np.random.default_rng([seed, epoch]).permutation(n)[offset])
+
+
+def lr_factor(step: int, total: int, warmup: float) -> float:
+    """Linear warm-up over ``warmup * total`` steps, then cosine decay to 10 %."""
+    warm = int(round(warmup * total))
+    if step < warm:
+        return (step + 1) / warm
+    span = max(1, total - warm)
+    progress = min(1.0, (step - warm) / span)
+    return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def answer_loss(model: Any, example: Example, device: Any, autocast: Any) -> tuple[Any, Any]:
+    """Summed cross-entropy over the answer tokens, and the greedy predictions for them.
+
+    Only the logits that predict answer tokens are computed (the answer is the tail of the
+    sequence), which saves the language-model head on the whole prompt."""
+    import torch
+    import torch.nn.functional as F
+
+    n_answer = example.answer_tokens
+    ids = torch.tensor([example.input_ids], device=device)
+    with autocast():
+        logits = model(input_ids=ids, logits_to_keep=n_answer + 1).logits
+    logits = logits[0, :-1].float()
+    target = torch.tensor(example.labels[-n_answer:], device=device)
+    assert int((target == IGNORE).sum()) == 0
+    return F.cross_entropy(logits, target, reduction="sum"), (logits.argmax(-1) == target).all()
+
+
+def evaluate(model: Any, examples: list[Example], device: Any, autocast: Any) -> dict[str, float]:
+    """Mean answer-token loss and the share of examples whose greedy answer is exactly right."""
+    import torch
+
+    if not examples:
+        return {}
+    model.eval()
+    loss = tokens = exact = 0.0
+    with torch.no_grad():
+        for example in examples:
+            total, right = answer_loss(model, example, device, autocast)
+            loss += float(total)
+            tokens += example.answer_tokens
+            exact += float(right)
+    model.train()
+    return {"loss": loss / tokens, "exact": exact / len(examples), "n": float(len(examples))}
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progress: bool = True,
+          stop_after: int | None = None, log: Callable[[str], None] | None = None) -> TrainResult:
+    """Run (or resume) the fine-tuning described by ``cfg``; see the module docstring.
+
+    ``stop_after`` stops after that many steps in this call, checkpointed, as if interrupted.
+    Ctrl-C writes a checkpoint of the last finished step before it stops the run."""
+    from .base_model import load_base, require_finetune_deps, resolve_base
+
+    say = log or (lambda msg: console.print(msg) if console is not None else None)
+    out = Path(cfg.out)
+    data_path = Path(cfg.data)
+    conversations = read_conversations(data_path)  # a bad file fails before the slow model load
+    data_sha = file_sha256(data_path)
+    latest = latest_checkpoint(out)
+    if resume and latest is None:
+        raise ConfigError(f"nothing to resume in {out}: it holds no checkpoint; drop --resume "
+                          "to start a new run")
+    if not resume and (latest is not None or (out / "train.json").is_file()):
+        raise ConfigError(f"{out} already holds a training run; pass --resume to continue it, "
+                          "or choose another --out")
+    saved: dict[str, Any] | None = None
+    if resume:
+        assert latest is not None
+        saved = json.loads((latest / "state.json").read_text())
+        _check_resume(cfg, saved, data_sha)
+    resolve_base(cfg.base, cfg.cache_dir)  # a bad name fails before the slow imports
+
+    require_finetune_deps()
+    import torch
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = _device(cfg.device)
+    autocast = _autocast(device)
+
+    base = load_base(cfg.base, cfg.cache_dir, log=say)
+    say(f"base {base.resolved.name} loaded in {base.load_s:.1f} s"
+        f"{' (cached checkpoint)' if base.from_cache else ''}")
+    examples, dropped = load_examples(data_path, base.tokenizer, cfg.max_tokens, conversations)
+    val, train_set = split(examples, cfg)
+    if dropped:
+        say(f"left out {dropped} examples longer than {cfg.max_tokens} tokens")
+
+    torch.manual_seed(cfg.seed)
+    n_layers = int(base.model.config.num_hidden_layers)
+    if cfg.last_layers > n_layers:
+        raise ConfigError(f"last_layers={cfg.last_layers}, but {cfg.base} has {n_layers} layers")
+    layers = list(range(n_layers - cfg.last_layers, n_layers)) if cfg.last_layers else None
+    lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
+                      target_modules=list(cfg.targets), layers_to_transform=layers,
+                      bias="none", task_type="CAUSAL_LM")
+    model = get_peft_model(base.model, lora).to(device)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, cfg.steps, cfg.warmup))
+
+    start = 0
+    losses: list[float] = []
+    rows: list[list[float]] = []
+    val_before: dict[str, float] = {}
+    elapsed = 0.0
+    if saved is not None and latest is not None:
+        from safetensors.torch import load_file
+
+        set_peft_model_state_dict(model, load_file(str(latest / "adapter.safetensors")))
+        optimizer.load_state_dict(torch.load(latest / "optimizer.pt", weights_only=True))
+        scheduler.load_state_dict(torch.load(latest / "scheduler.pt", weights_only=True))
+        _set_rng(torch.load(latest / "rng.pt", weights_only=True))
+        start, losses, rows = int(saved["step"]), list(saved["losses"]), list(saved["rows"])
+        val_before, elapsed = dict(saved.get("val_before", {})), float(saved["seconds"])
+        say(f"resumed from {latest} (step {start} of {cfg.steps})")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        if val:
+            val_before = evaluate(model, val, device, autocast)
+            say(f"held-out before training: loss {val_before['loss']:.4f}, exact answer "
+                f"{val_before['exact']:.0%} of {len(val)}")
+
+    def checkpoint(step: int) -> Path:
+        state = {"step": step, "losses": losses, "rows": rows, "seconds": elapsed,
+                 "config": cfg.model_dump(), "data_sha256": data_sha, "val_before": val_before,
+                 "base_sha256": base.resolved.sha256}
+        return _write_checkpoint(out, step, model, optimizer, scheduler, state)
+
+    stop_at = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
+    n_train = len(train_set)
+    prog = _progress(console, progress)
+    step = start
+    try:
+        with prog:
+            task = prog.add_task("LoRA fine-tuning", total=cfg.steps, completed=start,
+                                 loss=losses[-1] if losses else float("nan"))
+            while step < stop_at:
+                began = time.perf_counter()
+                batch = [train_set[example_at(step * cfg.grad_accum + j, n_train, cfg.seed)]
+                         for j in range(cfg.grad_accum)]
+                tokens = sum(e.answer_tokens for e in batch)
+                optimizer.zero_grad(set_to_none=True)
+                total = 0.0
+                for example in batch:
+                    loss, _ = answer_loss(model, example, device, autocast)
+                    (loss / tokens).backward()
+                    total += float(loss.detach())
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                lr = optimizer.param_groups[0]["lr"]
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                seconds = time.perf_counter() - began
+                elapsed += seconds
+                losses.append(total / tokens)
+                rows.append([step, total / tokens, lr, seconds])
+                prog.update(task, completed=step, loss=losses[-1])
+                if step % cfg.checkpoint_every == 0 or step == stop_at:
+                    checkpoint(step)
+                    if not progress:
+                        window = losses[-cfg.checkpoint_every:]
+                        say(f"step {step}/{cfg.steps}: mean loss {sum(window) / len(window):.4f} "
+                            f"over the last {len(window)} steps, {elapsed:.0f} s")
+    except KeyboardInterrupt:
+        if step > start:
+            path = checkpoint(step)
+            say(f"interrupted: step {step} saved in {path}; continue with --resume")
+        raise
+
+    result = TrainResult(out, step, losses, val_before=val_before, seconds=elapsed,
+                         resumed_from=start if saved is not None else None)
+    if step < cfg.steps:
+        return result
+    result.val_after = evaluate(model, val, device, autocast) if val else {}
+    if val:
+        say(f"held-out after training: loss {result.val_after['loss']:.4f}, exact answer "
+            f"{result.val_after['exact']:.0%} of {len(val)}")
+    result.adapter_gguf, result.summary = _finish(cfg, out, model, base, data_sha, result,
+                                                  rows, len(train_set), len(val), dropped, device)
+    say(f"adapter written: {result.adapter_gguf} ({result.adapter_gguf.stat().st_size:,} bytes); "
+        f"use it with --llm-model {out}")
+    return result
+
+
+def _finish(cfg: TrainConfig, out: Path, model: Any, base: Any, data_sha: str,
+            result: TrainResult, rows: list[list[float]], n_train: int, n_val: int,
+            dropped: int, device: Any) -> tuple[Path, dict[str, Any]]:
+    from .gguf_export import export_gguf_adapter
+    from ....llm.models import ADAPTER_FILE
+    from ....versions import versions as package_versions
+
+    model.save_pretrained(str(out / "adapter"))
+    gguf_path = export_gguf_adapter(model, base.resolved, cfg.alpha, out / ADAPTER_FILE)
+    with open(out / "loss.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["step", "loss", "lr", "seconds"])
+        writer.writerows(rows)
+    summary = {
+        "config": cfg.model_dump(),
+        "base": base.resolved.describe(),
+        "data_sha256": data_sha,
+        "examples": {"train": n_train, "val": n_val, "left_out_too_long": dropped},
+        "steps": result.steps_done,
+        "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "loss_first": result.losses[0] if result.losses else None,
+        "loss_last": result.losses[-1] if result.losses else None,
+        "val_before": result.val_before,
+        "val_after": result.val_after,
+        "train_seconds": result.seconds,
+        "device": str(device),
+        "machine": platform.machine(),
+        "adapter_gguf_sha256": file_sha256(gguf_path),
+        "versions": _versions(package_versions),
+    }
+    (out / "train.json").write_text(json.dumps(summary, indent=1))
+    from .card import render_card
+
+    (out / "CARD.md").write_text(render_card(out))
+    return gguf_path, summary
+
+
+def _versions(package_versions: Callable[..., Any]) -> Any:
+    try:
+        return package_versions()
+    except Exception:  # versions are informative only
+        return {}
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    folder = out / CHECKPOINTS
+    if not folder.is_dir():
+        return None
+    done = sorted(p for p in folder.glob("step-*") if (p / "state.json").is_file())
+    return done[-1] if done else None
+
+
+def _write_checkpoint(out: Path, step: int, model: Any, optimizer: Any, scheduler: Any,
+                      state: dict[str, Any]) -> Path:
+    """Write into a temporary folder and rename it: a crash never leaves half a checkpoint."""
+    import torch
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    folder = out / CHECKPOINTS
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"step-{step:06d}"
+    tmp = folder / f".step-{step:06d}.part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    weights = {k: v.detach().cpu().contiguous() for k, v in
+               get_peft_model_state_dict(model).items()}
+    save_file(weights, str(tmp / "adapter.safetensors"))
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+    torch.save(_get_rng(), tmp / "rng.pt")
+    (tmp / "state.json").write_text(json.dumps(state))  # written last: marks it complete
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for old in sorted(p for p in folder.glob("step-*"))[:-KEEP_CHECKPOINTS]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _check_resume(cfg: TrainConfig, saved: dict[str, Any], data_sha: str) -> None:
+    before = saved["config"]
+    for key, value in cfg.model_dump().items():
+        if key not in RESUMABLE and before.get(key) != value:
+            raise ConfigError(f"--resume: {key} was {before.get(key)!r} in the checkpoint, now "
+                              f"{value!r}; resume with the same settings")
+    if saved["data_sha256"] != data_sha:
+        raise ConfigError(f"--resume: the data file {cfg.data} changed since the checkpoint "
+                          "(sha256 differs); resume with the same data")
+    if int(saved["step"]) > cfg.steps:
+        raise ConfigError(f"--resume: the checkpoint is at step {saved['step']}, past --steps "
+                          f"{cfg.steps}; raise --steps")
+
+
+def _device(choice: str) -> Any:
+    import torch
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda, but torch sees no CUDA GPU; use --device cpu or auto")
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(choice)
+
+
+def _autocast(device: Any) -> Callable[[], Any]:
+    """bf16 autocast on a GPU (weights and LoRA stay float32); plain float32 on the CPU."""
+    import contextlib
+
+    import torch
+
+    if device.type == "cuda":
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def _get_rng() -> dict[str, Any]:
+    import random
+
+    import numpy as np
+    import torch
+
+    # plain lists and tensors only, so the checkpoint loads with torch.load(weights_only=True)
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": [version, list(internal), gauss],
+             "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(cached)]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng(state: dict[str, Any]) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    torch.set_rng_state(state["torch"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _progress(console: Any, enabled: bool) -> Any:
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console, disable=not enabled)

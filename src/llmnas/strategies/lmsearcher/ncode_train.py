@@ -1,0 +1,339 @@
+"""Training of the NCode ranker model (``llmnas lmsearcher train --preset ncode-ranker``).
+
+Reads ``make-data --format ncode`` JSONL, holds out ``val_examples`` steps (a seeded shuffle),
+and trains :mod:`llmnas.strategies.lmsearcher.ncode_model` with AdamW (linear warm-up, cosine decay to
+10 %), batches of ``batch`` steps whose order is a function of the seed and the step alone. A
+checkpoint (weights, optimiser, schedule, RNG, losses) is written every ``checkpoint_every``
+steps and on Ctrl-C; ``--resume`` continues from the last one and ends with the same weights as
+an uninterrupted run.
+
+Output folder::
+
+    checkpoints/step-000100/  model.pt, optimizer.pt, scheduler.pt, rng.pt, state.json (last 2 kept)
+    model.npz                 the trained weights (float32), what the ranker loads
+    model.json                the model shape, the weights' sha256 and the data it was trained on
+    train.json                config, data sha256, losses, validation before/after, timings
+    loss.csv                  step, loss, pick loss, bin loss, lr, seconds
+    CARD.md                   the same figures as a model card
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+import pydantic
+
+from ...errors import ConfigError, DataError
+from .finetune.data import file_sha256
+from .finetune.train import _get_rng, _set_rng, example_at, lr_factor
+from .ncode_model import ModelShape, Step, build_model, collate, featurise, losses, pool_logits
+
+CHECKPOINTS = "checkpoints"
+KEEP_CHECKPOINTS = 2
+MODEL_FILE, MODEL_META = "model.npz", "model.json"
+
+
+class NCodeTrainConfig(pydantic.BaseModel, extra="forbid"):
+    """Everything that decides the trained model; stored with it and checked on resume."""
+
+    data: str
+    out: str
+    steps: int = pydantic.Field(1000, ge=1)
+    batch: int = pydantic.Field(32, ge=1)
+    lr: float = pydantic.Field(1e-3, gt=0, le=1)
+    warmup: float = pydantic.Field(0.05, ge=0, lt=1)
+    weight_decay: float = pydantic.Field(0.01, ge=0)
+    bin_weight: float = pydantic.Field(1.0, ge=0)
+    d_model: int = pydantic.Field(128, ge=8)
+    layers: int = pydantic.Field(4, ge=1)
+    heads: int = pydantic.Field(8, ge=1)
+    ff: int = pydantic.Field(512, ge=8)
+    bins: int = pydantic.Field(32, ge=2)
+    max_history: int = pydantic.Field(128, ge=1)
+    max_len: int = pydantic.Field(40, ge=1)
+    val_examples: int = pydantic.Field(500, ge=0)
+    seed: int = 0
+    checkpoint_every: int = pydantic.Field(50, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = pydantic.Field(0, ge=0)
+
+    @pydantic.model_validator(mode="after")
+    def _heads_divide(self) -> "NCodeTrainConfig":
+        if self.d_model % self.heads:
+            raise ValueError(f"d_model {self.d_model} must be a multiple of heads {self.heads}")
+        return self
+
+    def shape(self) -> ModelShape:
+        return ModelShape(d_model=self.d_model, layers=self.layers, heads=self.heads, ff=self.ff,
+                          max_len=self.max_len, bins=self.bins, max_history=self.max_history)
+
+
+RESUMABLE = frozenset({"steps", "checkpoint_every", "threads", "device", "out", "data"})
+
+
+def make_ncode_config(**fields: object) -> NCodeTrainConfig:
+    try:
+        return NCodeTrainConfig(**fields)  # type: ignore[arg-type]
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        raise ConfigError(f"train option {where}: {err['msg']}") from None
+
+
+@dataclass
+class NCodeTrainResult:
+    out: Path
+    steps_done: int
+    losses: list[float]
+    val_before: dict[str, float] = field(default_factory=dict)
+    val_after: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    finished: bool = False
+
+
+def read_steps(path: Path, shape: ModelShape) -> list[Step]:
+    """Every step of an ncode-format JSONL file as arrays; one DataError names a bad line."""
+    if not path.is_file():
+        raise DataError(f"training data {path} does not exist; write it with: llmnas lmsearcher make-data "
+                        f"--format ncode --out {path}")
+    out: list[Step] = []
+    with open(path, encoding="utf-8") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+                pool = rec["pool"]
+                out.append(featurise([(str(c), float(s)) for c, s in rec["history"]], [str(c) for c, _ in pool],
+                                     shape, [float(s) for _, s in pool], int(rec["label"])))
+            except (ValueError, KeyError, TypeError) as exc:
+                hint = " (a chat-format file? write ncode data with make-data --format ncode)" \
+                    if '"messages"' in raw else ""
+                raise DataError(f"{path}:{number} is not an ncode-format step{hint}: {exc}") from None
+    if not out:
+        raise DataError(f"training data {path} holds no steps")
+    return out
+
+
+def split(steps: list[Step], cfg: NCodeTrainConfig) -> tuple[list[Step], list[Step]]:
+    order = np.random.default_rng([cfg.seed, 7]).permutation(len(steps))
+    n_val = min(cfg.val_examples, len(steps) // 5)
+    return [steps[i] for i in order[:n_val]], [steps[i] for i in order[n_val:]]
+
+
+def evaluate(model: Any, steps: list[Step], torch: Any, device: Any, batch: int = 64) -> dict[str, float]:
+    """Mean pick loss, top-1 share and mean true rank of the pick (1 + strictly better) on ``steps``."""
+    if not steps:
+        return {}
+    model.eval()
+    loss = top1 = rank = 0.0
+    import torch.nn.functional as F
+
+    with torch.no_grad():
+        for i in range(0, len(steps), batch):
+            part = steps[i:i + batch]
+            b = collate(part, torch, device)
+            pick, _ = model(**b)
+            logits = pool_logits(pick, b)
+            loss += float(F.cross_entropy(logits, b["label"], reduction="sum"))
+            chosen = logits.argmax(-1).cpu().numpy()
+            for s, c in zip(part, chosen):
+                scores = s.pool_scores
+                picked = scores[int(c) - s.n_history]
+                rank += 1 + int(np.sum(scores > picked))
+                top1 += float(picked >= scores.max())
+    model.train()
+    n = len(steps)
+    return {"loss": loss / n, "top1": top1 / n, "mean_rank": rank / n, "n": float(n)}
+
+
+def train_ncode(cfg: NCodeTrainConfig, *, resume: bool = False, console: Any = None, progress: bool = True,
+                stop_after: int | None = None, log: Callable[[str], None] | None = None) -> NCodeTrainResult:
+    """Run (or resume) one training; ``stop_after`` stops (checkpointed) after that many steps."""
+    say = log or (lambda msg: console.print(msg) if console is not None else None)
+    out, data_path = Path(cfg.out), Path(cfg.data)
+    latest = latest_checkpoint(out)
+    if resume and latest is None:
+        raise ConfigError(f"nothing to resume in {out}: it holds no checkpoint; drop --resume to start a new run")
+    if not resume and (latest is not None or (out / "train.json").is_file()):
+        raise ConfigError(f"{out} already holds a training run; pass --resume to continue it, or choose another --out")
+    data_sha = file_sha256(data_path) if data_path.is_file() else ""
+    saved = None
+    if resume:
+        assert latest is not None
+        saved = json.loads((latest / "state.json").read_text())
+        _check_resume(cfg, saved, data_sha)
+    try:
+        import torch
+    except ImportError:
+        raise ConfigError("training the NCode ranker needs torch: pip install 'llmnas[ncode]'") from None
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if cfg.device == "auto" else cfg.device))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda, but torch sees no CUDA GPU; use --device cpu or auto")
+    shape = cfg.shape()
+    began_read = time.perf_counter()
+    steps_all = read_steps(data_path, shape)
+    val, train_set = split(steps_all, cfg)
+    say(f"{len(steps_all)} steps read in {time.perf_counter() - began_read:.1f} s: {len(train_set)} to train on, "
+        f"{len(val)} held out")
+    torch.manual_seed(cfg.seed)
+    model = build_model(shape).to(device)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.steps, cfg.warmup))
+    start, loss_hist, rows, elapsed = 0, [], [], 0.0
+    val_before: dict[str, float] = {}
+    if saved is not None and latest is not None:
+        model.load_state_dict(torch.load(latest / "model.pt", weights_only=True))
+        optimizer.load_state_dict(torch.load(latest / "optimizer.pt", weights_only=True))
+        scheduler.load_state_dict(torch.load(latest / "scheduler.pt", weights_only=True))
+        _set_rng(torch.load(latest / "rng.pt", weights_only=True))
+        start, loss_hist, rows = int(saved["step"]), list(saved["losses"]), list(saved["rows"])
+        val_before, elapsed = dict(saved.get("val_before", {})), float(saved["seconds"])
+        say(f"resumed from {latest} (step {start} of {cfg.steps})")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        if val:
+            val_before = evaluate(model, val, torch, device)
+            say(f"held-out before training: pick loss {val_before['loss']:.4f}, mean rank {val_before['mean_rank']:.2f}")
+
+    def checkpoint(step: int) -> Path:
+        state = {"step": step, "losses": loss_hist, "rows": rows, "seconds": elapsed, "config": cfg.model_dump(),
+                 "data_sha256": data_sha, "val_before": val_before}
+        return _write_checkpoint(out, step, model, optimizer, scheduler, state, torch)
+
+    stop_at = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
+    n = len(train_set)
+    prog = _progress(console, progress)
+    step = start
+    try:
+        with prog:
+            task = prog.add_task("NCode ranker", total=cfg.steps, completed=start,
+                                 loss=loss_hist[-1] if loss_hist else float("nan"))
+            while step < stop_at:
+                began = time.perf_counter()
+                batch = collate([train_set[example_at(step * cfg.batch + j, n, cfg.seed)] for j in range(cfg.batch)],
+                                torch, device)
+                loss, parts = losses(model, batch, cfg.bin_weight)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                lr = optimizer.param_groups[0]["lr"]
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                seconds = time.perf_counter() - began
+                elapsed += seconds
+                loss_hist.append(float(loss.detach()))
+                rows.append([step, loss_hist[-1], parts["pick"], parts["bins"], lr, seconds])
+                prog.update(task, completed=step, loss=loss_hist[-1])
+                if step % cfg.checkpoint_every == 0 or step == stop_at:
+                    checkpoint(step)
+                    if not progress:
+                        window = loss_hist[-cfg.checkpoint_every:]
+                        say(f"step {step}/{cfg.steps}: mean loss {sum(window) / len(window):.4f} over the last "
+                            f"{len(window)} steps, {elapsed:.0f} s")
+    except KeyboardInterrupt:
+        if step > start:
+            say(f"interrupted: step {step} saved in {checkpoint(step)}; continue with --resume")
+        raise
+    result = NCodeTrainResult(out, step, loss_hist, val_before=val_before, seconds=elapsed)
+    if step < cfg.steps:
+        return result
+    result.val_after = evaluate(model, val, torch, device) if val else {}
+    if val:
+        say(f"held-out after training: pick loss {result.val_after['loss']:.4f}, mean rank "
+            f"{result.val_after['mean_rank']:.2f}, top-1 {result.val_after['top1']:.0%}")
+    _finish(cfg, out, model, data_sha, result, rows, len(train_set), len(val), device)
+    result.finished = True
+    return result
+
+
+def _finish(cfg: NCodeTrainConfig, out: Path, model: Any, data_sha: str, result: NCodeTrainResult,
+            rows: list[list[float]], n_train: int, n_val: int, device: Any) -> None:
+    from ...versions import versions as package_versions
+
+    weights = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
+    np.savez_compressed(out / MODEL_FILE, **weights)
+    model_sha = file_sha256(out / MODEL_FILE)
+    meta = {"format": "llmnas-ncode-ranker-v1", "shape": cfg.shape().as_dict(), "file": MODEL_FILE,
+            "sha256": model_sha, "data_sha256": data_sha,
+            "params": int(sum(v.size for v in weights.values()))}
+    (out / MODEL_META).write_text(json.dumps(meta, indent=1))
+    with open(out / "loss.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["step", "loss", "pick_loss", "bin_loss", "lr", "seconds"])
+        writer.writerows(rows)
+    try:
+        vers = package_versions()
+    except Exception:  # informative only
+        vers = {}
+    summary = {"config": cfg.model_dump(), "data_sha256": data_sha, "examples": {"train": n_train, "val": n_val},
+               "steps": result.steps_done, "params": meta["params"], "loss_first": result.losses[0],
+               "loss_last": result.losses[-1], "val_before": result.val_before, "val_after": result.val_after,
+               "train_seconds": result.seconds, "device": str(device), "machine": platform.machine(),
+               "model_sha256": model_sha, "versions": vers}
+    (out / "train.json").write_text(json.dumps(summary, indent=1))
+    from .ncode_card import render_ncode_card
+
+    (out / "CARD.md").write_text(render_ncode_card(out))
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    folder = out / CHECKPOINTS
+    if not folder.is_dir():
+        return None
+    done = sorted(p for p in folder.glob("step-*") if (p / "state.json").is_file())
+    return done[-1] if done else None
+
+
+def _write_checkpoint(out: Path, step: int, model: Any, optimizer: Any, scheduler: Any, state: dict[str, Any],
+                      torch: Any) -> Path:
+    """Written into a temporary folder and renamed: a crash never leaves half a checkpoint."""
+    folder = out / CHECKPOINTS
+    folder.mkdir(parents=True, exist_ok=True)
+    final, tmp = folder / f"step-{step:06d}", folder / f".step-{step:06d}.part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    torch.save(model.state_dict(), tmp / "model.pt")
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+    torch.save(_get_rng(), tmp / "rng.pt")
+    (tmp / "state.json").write_text(json.dumps(state))  # written last: marks it complete
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for old in sorted(folder.glob("step-*"))[:-KEEP_CHECKPOINTS]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _check_resume(cfg: NCodeTrainConfig, saved: dict[str, Any], data_sha: str) -> None:
+    before = saved["config"]
+    for key, value in cfg.model_dump().items():
+        if key not in RESUMABLE and before.get(key) != value:
+            raise ConfigError(f"--resume: {key} was {before.get(key)!r} in the checkpoint, now {value!r}; "
+                              "resume with the same settings")
+    if saved["data_sha256"] != data_sha:
+        raise ConfigError(f"--resume: the data file {cfg.data} changed since the checkpoint (sha256 differs); "
+                          "resume with the same data")
+    if int(saved["step"]) > cfg.steps:
+        raise ConfigError(f"--resume: the checkpoint is at step {saved['step']}, past --steps {cfg.steps}; raise --steps")
+
+
+def _progress(console: Any, enabled: bool) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=console, disable=not enabled)

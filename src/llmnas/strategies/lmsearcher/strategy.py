@@ -1,0 +1,288 @@
+"""LM-Searcher (Hu et al., EMNLP 2025; arXiv 2509.05657): NAS as a sequence of ranking steps.
+
+Each ``ask`` proposes one architecture. The first ``warmup`` are uniform random unvisited
+architectures. After that, every step draws a pool of ``pool_size`` distinct unvisited random
+architectures and shows the ranker the evaluated NCodes with their normalised scores (best
+first, at most ``max_history``) and the pool's NCodes (:mod:`llmnas.strategies.lmsearcher.prompt`); the
+ranker answers with one candidate. Ranker ``llm`` asks the model (one call, bounded re-asks by
+``llm.max_reasks``; with the embedded backend the reply is constrained to the listed codes);
+when no listed candidate comes back the step takes a recorded fallback (the candidate closest to
+the best so far, or a random one). Rankers ``closest`` and ``random`` do the same job without a
+model, as baselines; ``additive`` scores each candidate with the in-context per-decision model;
+``ncode`` asks the NCode ranker model (:mod:`llmnas.strategies.lmsearcher.ncode_model`; the packaged one,
+or a training folder named by ``ncode_model``), whose answer is always a pool member. Trial sources say who chose: ``warmup``, ``ranker`` (first answer),
+``ranker-reask`` (after a re-ask), ``fallback-closest`` / ``fallback-random``, ``closest``,
+``random-pick``, ``additive``, ``ncode``, ``only-candidate`` (a pool of one). Decisions and departures from the released
+code: docs/lmsearcher.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import Field
+
+from ...errors import ConfigError, LLMReplyError
+from . import prompt as lp
+from .rankers import additive, closest_to_best
+from ...types import Arch, Proposal, Trial
+from ..base import STRATEGIES, Strategy, StrategyReport, StrategySettings, rank
+
+COUNTERS = ("steps", "warmup", "llm_steps", "listed_first", "listed_reask", "fallback",
+            "constrained_steps", "single_candidate")
+
+
+Ranker = Literal["llm", "closest", "random", "additive", "ncode"]
+
+
+class LMSearcherSettings(StrategySettings):
+    ranker: Ranker = Field(
+        "llm", description="who picks from the pool: the LLM, the candidate closest to the best so far, chance, "
+        "the in-context additive per-decision model, or the NCode ranker model")
+    ncode_model: str = Field("ncode-ranker", description="ranker=ncode: the packaged model (ncode-ranker) or a "
+                             "folder written by llmnas lmsearcher train --preset ncode-ranker")
+    ncode_head: Literal["pick", "bins"] = Field("pick", description="ranker=ncode: answer by the pick logits, or "
+                                                "by the expected score bin")
+    warmup: int = Field(5, ge=1, description="uniform random architectures before the first ranking step (paper: 5)")
+    pool_size: int = Field(lp.DEFAULT_POOL_SIZE, ge=1, le=100, description="candidates per step (paper: 10)")
+    max_history: int = Field(lp.DEFAULT_MAX_HISTORY, ge=1, description="evaluated entries shown: the best ones (paper: 200)")
+    history_order: Literal["chronological", "best-first"] = Field(
+        "chronological", description="order of the shown entries: evaluation order (the prompt grows at its end, "
+        "so the server's prompt cache reuses it; not in the paper) or best first (the paper's, and what make-data "
+        "writes: use it with a model fine-tuned on make-data samples)")
+    fallback: Literal["closest", "random"] = Field(
+        "closest", description="what a step takes when the model names no listed candidate")
+    constrained: Union[bool, Literal["auto"]] = Field(
+        "auto", description="constrain the reply to the listed codes: true/on, false/off, or auto (on for the "
+        "embedded backend, whose grammar cannot change the prompt)")
+    temperature: Optional[float] = Field(0.0, ge=0.0, description="ranker sampling temperature; None: the llm setting")
+    max_tokens: Optional[int] = Field(None, ge=4, description="reply budget; None: NCode length + 16")
+
+
+@STRATEGIES.register("lmsearcher")
+class LMSearcher(Strategy):
+    """Warm-up, then one ranking step per ask over a pool of unvisited random candidates."""
+
+    name = "lmsearcher"
+    requires = frozenset({"sample", "ncode"})
+    Settings = LMSearcherSettings
+    settings: LMSearcherSettings
+    uses_llm = True
+
+    def __init__(self, ctx, settings=None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, settings)
+        s = self.settings
+        if s.ranker == "llm" and ctx.llm is None:
+            raise ConfigError(f"strategy {self.name!r} with ranker=llm needs an LLM; run it with --llm "
+                              "(e.g. --llm embedded), or use --option ranker=closest")
+        self.batch_size = 1
+        self.ncode = None
+        if s.ranker == "ncode":
+            from .ncode_ranker import load_ncode_ranker
+
+            self.ncode = load_ncode_ranker(s.ncode_model)
+        self.counts = {k: 0 for k in COUNTERS}
+        self.stopped = ""
+
+    # ----- ask / tell ------------------------------------------------------------------------
+    def ask(self, n: int) -> list[Proposal]:
+        if self.stopped or n < 1:
+            return []
+        s, space = self.settings, self.ctx.space
+        evaluated = self._ranked()
+        if self.counts["warmup"] < s.warmup and len(evaluated) < s.warmup:
+            arch = self.random_unvisited()
+            if arch is None:
+                self.stopped = "every architecture of the space has been visited"
+                return []
+            self.counts["warmup"] += 1
+            return [Proposal(arch, "warmup", f"random warm-up {self.counts['warmup']} of {s.warmup}")]
+        pool = self._pool(s.pool_size)
+        if not pool:
+            self.stopped = "no unvisited architecture left for a candidate pool"
+            return []
+        self.counts["steps"] += 1
+        step = self.counts["steps"]
+        codes = [space.to_ncode(a) for a in pool]
+        meta: dict[str, Any] = {"step": step, "pool": codes, "history_len": len(evaluated), "ranker": s.ranker}
+        if len(pool) == 1:
+            self.counts["single_candidate"] += 1
+            return [Proposal(pool[0], "only-candidate", f"step {step}: one unvisited candidate left", meta)]
+        if s.ranker == "closest":
+            i = self._closest(evaluated, pool)
+            return [Proposal(pool[i], "closest", f"step {step}: closest to the best so far", meta)]
+        if s.ranker == "random":
+            i = int(self.ctx.rng.integers(len(pool)))
+            return [Proposal(pool[i], "random-pick", f"step {step}: random pick from the pool", meta)]
+        if s.ranker == "additive":
+            hist = [space.to_indices(t.arch) for t in evaluated]
+            i = additive(hist, [float(t.score) for t in evaluated], [space.to_indices(a) for a in pool])  # type: ignore[arg-type]
+            return [Proposal(pool[i], "additive", f"step {step}: best under the additive per-decision model", meta)]
+        if s.ranker == "ncode":
+            assert self.ncode is not None
+            history = [(space.to_ncode(t.arch), float(t.score)) for t in evaluated]  # type: ignore[arg-type]
+            i = self.ncode.choose(history, codes, s.ncode_head)
+            return [Proposal(pool[i], "ncode", f"step {step}: the NCode ranker chose {codes[i]} of {len(codes)}", meta)]
+        return [self._llm_step(step, evaluated, pool, codes, meta)]
+
+    def tell(self, trials: list[Trial]) -> None:
+        pass  # everything the next step needs is in the run's history
+
+    # ----- one LLM ranking step ----------------------------------------------------------------
+    def _llm_step(self, step: int, evaluated: list[Trial], pool: list[Arch], codes: list[str],
+                  meta: dict[str, Any]) -> Proposal:
+        s, space = self.settings, self.ctx.space
+        # in evaluation order: the prompt builder sorts it for best-first, keeps it for chronological
+        history = [(space.to_ncode(t.arch), float(t.score)) for t in sorted(evaluated, key=lambda t: t.seq)]  # type: ignore[arg-type]
+        messages = lp.build_messages(history, codes, s.max_history, s.history_order)
+        constrained = self._constrained()
+        schema = lp.answer_schema(codes) if constrained else None
+        max_tokens = s.max_tokens or space.ncode_length() + 16
+
+        def validate(value: Any) -> str | None:
+            choice, reason = lp.parse_choice(value, codes)
+            return None if choice is not None else reason
+
+        self.counts["llm_steps"] += 1
+        self.counts["constrained_steps"] += int(constrained)
+        meta.update(constrained=constrained)
+        try:
+            reply = self.ctx.llm.chat(messages, schema=schema, validate=validate, purpose="ranker",
+                                      temperature=s.temperature, max_tokens=max_tokens, seed=self._seed())
+        except LLMReplyError as exc:
+            last = getattr(exc, "reply", None)
+            meta.update(asks=last.asks if last else 0, reply=(last.text if last else "")[:200],
+                        reason=last.parse_reason if last else str(exc))
+            return self._fallback(step, evaluated, pool, meta)
+        value = reply.parsed if isinstance(reply.parsed, str) else reply.text
+        choice, how = lp.parse_choice(value, codes)
+        if choice is None:  # cannot happen: validate accepted it; treat it as unusable anyway
+            meta.update(asks=reply.asks, reply=reply.text[:200], reason=how)
+            return self._fallback(step, evaluated, pool, meta)
+        first = reply.asks == 1
+        self.counts["listed_first" if first else "listed_reask"] += 1
+        meta.update(asks=reply.asks, parse=how, choice=choice, cached=reply.cached)
+        source = "ranker" if first else "ranker-reask"
+        note = f"step {step}: the model chose {choice} of {len(codes)} candidates"
+        return Proposal(pool[codes.index(choice)], source, note + ("" if first else f" after {reply.asks} asks"), meta)
+
+    def _fallback(self, step: int, evaluated: list[Trial], pool: list[Arch], meta: dict[str, Any]) -> Proposal:
+        s = self.settings
+        self.counts["fallback"] += 1
+        if s.fallback == "closest":
+            i = self._closest(evaluated, pool)
+        else:
+            i = int(self.ctx.rng.integers(len(pool)))
+        meta["fallback"] = s.fallback
+        why = f"step {step}: no listed candidate in {meta.get('asks', 0)} asks; {s.fallback} candidate taken"
+        return Proposal(pool[i], f"fallback-{s.fallback}", why, meta)
+
+    # ----- helpers ---------------------------------------------------------------------------
+    def _ranked(self) -> list[Trial]:
+        """Evaluated, eligible trials with a score, best first (stable on ties)."""
+        ok = [t for t in self.ctx.history.evaluated() if t.feasible and t.score is not None]
+        return sorted(ok, key=rank, reverse=True)
+
+    def _pool(self, size: int) -> list[Arch]:
+        """Up to ``size`` distinct unvisited architectures, uniform at random."""
+        out: list[Arch] = []
+        keys: set[str] = set()
+        for _ in range(size):
+            arch = self.random_unvisited(exclude=keys)
+            if arch is None:
+                break
+            keys.add(self.key(arch))
+            out.append(arch)
+        return out
+
+    def _closest(self, evaluated: list[Trial], pool: list[Arch]) -> int:
+        space = self.ctx.space
+        return closest_to_best([space.to_indices(t.arch) for t in evaluated], [space.to_indices(a) for a in pool])
+
+    def _constrained(self) -> bool:
+        mode = self.settings.constrained
+        if mode != "auto":
+            return bool(mode)
+        return getattr(getattr(self.ctx.llm, "settings", None), "backend", None) == "embedded"
+
+    def _seed(self) -> int:
+        return int(self.ctx.rng.integers(2**31 - 1))
+
+    # ----- state -----------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {"ranker_counts": dict(self.counts), "stopped": self.stopped}
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.counts = {k: int(state["ranker_counts"].get(k, 0)) for k in COUNTERS}
+        self.stopped = state.get("stopped", "")
+
+    @classmethod
+    def report(cls, state: dict[str, Any]) -> StrategyReport:
+        counts = {k: int(v) for k, v in (state.get("ranker_counts") or {}).items()}
+        return StrategyReport(choices=ranker_line(counts) if counts else "",
+                              listed_share=listed_share(counts),
+                              stopped=str(state.get("stopped") or ""))
+
+
+def listed_share(counts: dict[str, int]) -> float | None:
+    """Share of LLM ranking steps whose answer named a listed candidate (first try or re-ask)."""
+    steps = counts.get("llm_steps", 0)
+    if not steps:
+        return None
+    return (counts.get("listed_first", 0) + counts.get("listed_reask", 0)) / steps
+
+
+def ranker_line(counts: dict[str, int]) -> str:
+    """One line for ``llmnas show``: ranking steps and how each got its architecture."""
+    share = listed_share(counts)
+    line = (f"lmsearcher: {counts.get('warmup', 0)} warm-up, {counts.get('steps', 0)} ranking steps")
+    if counts.get("llm_steps"):
+        line += (f"; LLM steps {counts['llm_steps']}: listed candidate {counts.get('listed_first', 0)} at the first "
+                 f"ask + {counts.get('listed_reask', 0)} after a re-ask ({share:.0%}), fallback "
+                 f"{counts.get('fallback', 0)}, constrained {counts.get('constrained_steps', 0)}")
+    if counts.get("single_candidate"):
+        line += f"; {counts['single_candidate']} steps had one candidate left"
+    return line
+
+
+class LMSearcherClosestSettings(LMSearcherSettings):
+    ranker: Ranker = Field("closest", description="the non-LLM baseline ranker")
+
+
+@STRATEGIES.register("lmsearcher-closest")
+class LMSearcherClosest(LMSearcher):
+    """The same loop with the "closest to the best so far" ranker: the baseline for the LLM."""
+
+    name = "lmsearcher-closest"
+    Settings = LMSearcherClosestSettings
+    settings: LMSearcherClosestSettings
+    uses_llm = False
+
+
+class LMSearcherAdditiveSettings(LMSearcherSettings):
+    ranker: Ranker = Field("additive", description="the in-context additive per-decision ranker")
+
+
+@STRATEGIES.register("lmsearcher-additive")
+class LMSearcherAdditive(LMSearcher):
+    """The same loop; each candidate scored by the mean normalised score of the history entries
+    sharing each of its options (averaged over decisions)."""
+
+    name = "lmsearcher-additive"
+    Settings = LMSearcherAdditiveSettings
+    settings: LMSearcherAdditiveSettings
+    uses_llm = False
+
+
+class LMSearcherNCodeSettings(LMSearcherSettings):
+    ranker: Ranker = Field("ncode", description="the NCode ranker model (packaged, or ncode_model=DIR)")
+
+
+@STRATEGIES.register("lmsearcher-ncode")
+class LMSearcherNCode(LMSearcher):
+    """The same loop with the NCode ranker model (trained from scratch, shipped in the package)."""
+
+    name = "lmsearcher-ncode"
+    Settings = LMSearcherNCodeSettings
+    settings: LMSearcherNCodeSettings
+    uses_llm = False
