@@ -33,6 +33,13 @@ def test_search_help_lists_choices_and_defaults(cli):
         assert re.search(rf"\b{re.escape(name)}\b", text), name
     assert "(default: collm" in text and "(default: nb201)" in text and "(default: 100)" in text
     assert "imagenet16-120" in text and "class_scene" in text  # datasets beyond NB201's
+    # LLM back-ends and executor kinds come from their registries too
+    from llmnas.config import ExecutorSettings
+    from llmnas.llm.backends import usage
+
+    assert all(u in text for u in usage()), text
+    assert "local, process, ray" in text and "--workers" in text and "--ray-address" in text
+    assert all(k in text for k in ExecutorSettings.model_fields if k not in ("kind", "workers", "ray_address"))
 
 
 def test_version_and_mistyped_option(cli):

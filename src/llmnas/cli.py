@@ -18,7 +18,8 @@ from rich.table import Table
 from .errors import ConfigError, LlmnasError
 from .wording import plural
 from . import cli_help as H
-from .cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions
+from .cli_options import (ExecutorKind, ExecutorOptions, LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions,
+                          RayAddress, Workers)
 from .report.safe_text import safe
 from .cli_common import (console, err_console, executor_config_from_flags, fmt, llm_config_from_flags, parse_kv,
                          progress_bar, run_with_progress)
@@ -124,10 +125,10 @@ def search(
     llm_base_url: LLMBaseURL = None,
     llm_api_key_env: LLMKeyEnv = None,
     llm_option: LLMOptions = [],
-    executor: Optional[str] = typer.Option(None, "--executor", help="Where evaluations run: local (default), process or ray."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel evaluations (process/ray; default: CPU cores)."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (auto, ray://HOST:10001); default: a local Ray instance."),
-    executor_option: List[str] = typer.Option([], "--executor-option", help="Executor setting KEY=VALUE: num_cpus, num_gpus (per evaluation, ray), max_requeues, eval_timeout_s, gpu_ids (process), object_store_mb."),
+    executor: ExecutorKind = None,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
+    executor_option: ExecutorOptions = [],
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Proposals per round (default: the strategy's); parallel executors evaluate a round at once."),
 ) -> None:
     """Run a search and store every trial."""
@@ -168,10 +169,10 @@ def resume(
     study: Optional[str] = typer.Option(None, help="Study name (needed when the store holds several)."),
     budget: Optional[int] = typer.Option(None, help="New total budget, to extend a finished run."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
-    executor: Optional[str] = typer.Option(None, "--executor", help="Evaluate elsewhere than the stored run did: local, process or ray."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel evaluations (process/ray)."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join; default: a local Ray instance."),
-    executor_option: List[str] = typer.Option([], "--executor-option", help="Executor setting KEY=VALUE (see search --help)."),
+    executor: ExecutorKind = None,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
+    executor_option: ExecutorOptions = [],
     llm_base_url: LLMBaseURL = None,
     llm_api_key_env: LLMKeyEnv = None,
     trust_stored_llm: bool = typer.Option(False, "--trust-stored-llm", help="Use the LLM endpoint and API-key variable the run file names (else name them again)."),

@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import json
 import platform
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +32,10 @@ import pydantic
 
 from ...errors import ConfigError, DataError
 from .finetune.data import file_sha256
-from .finetune.train import _get_rng, _set_rng, example_at, lr_factor
+from .checkpoints import check_resume, latest_checkpoint, loss_progress, restore_training_state, write_checkpoint
+from .finetune.train import example_at, lr_factor
 from .ncode_model import ModelShape, Step, build_model, collate, featurise, losses, pool_logits
 
-CHECKPOINTS = "checkpoints"
-KEEP_CHECKPOINTS = 2
 MODEL_FILE, MODEL_META = "model.npz", "model.json"
 
 
@@ -170,7 +168,7 @@ def train_ncode(cfg: NCodeTrainConfig, *, resume: bool = False, console: Any = N
     if resume:
         assert latest is not None
         saved = json.loads((latest / "state.json").read_text())
-        _check_resume(cfg, saved, data_sha)
+        check_resume(cfg, saved, data_sha, RESUMABLE)
     try:
         import torch
     except ImportError:
@@ -196,9 +194,7 @@ def train_ncode(cfg: NCodeTrainConfig, *, resume: bool = False, console: Any = N
     val_before: dict[str, float] = {}
     if saved is not None and latest is not None:
         model.load_state_dict(torch.load(latest / "model.pt", weights_only=True))
-        optimizer.load_state_dict(torch.load(latest / "optimizer.pt", weights_only=True))
-        scheduler.load_state_dict(torch.load(latest / "scheduler.pt", weights_only=True))
-        _set_rng(torch.load(latest / "rng.pt", weights_only=True))
+        restore_training_state(latest, optimizer, scheduler)
         start, loss_hist, rows = int(saved["step"]), list(saved["losses"]), list(saved["rows"])
         val_before, elapsed = dict(saved.get("val_before", {})), float(saved["seconds"])
         say(f"resumed from {latest} (step {start} of {cfg.steps})")
@@ -211,11 +207,12 @@ def train_ncode(cfg: NCodeTrainConfig, *, resume: bool = False, console: Any = N
     def checkpoint(step: int) -> Path:
         state = {"step": step, "losses": loss_hist, "rows": rows, "seconds": elapsed, "config": cfg.model_dump(),
                  "data_sha256": data_sha, "val_before": val_before}
-        return _write_checkpoint(out, step, model, optimizer, scheduler, state, torch)
+        return write_checkpoint(out, step, lambda folder: torch.save(model.state_dict(), folder / "model.pt"),
+                                optimizer, scheduler, state)
 
     stop_at = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
     n = len(train_set)
-    prog = _progress(console, progress)
+    prog = loss_progress(console, progress)
     step = start
     try:
         with prog:
@@ -290,50 +287,4 @@ def _finish(cfg: NCodeTrainConfig, out: Path, model: Any, data_sha: str, result:
     (out / "CARD.md").write_text(render_ncode_card(out))
 
 
-def latest_checkpoint(out: Path) -> Path | None:
-    folder = out / CHECKPOINTS
-    if not folder.is_dir():
-        return None
-    done = sorted(p for p in folder.glob("step-*") if (p / "state.json").is_file())
-    return done[-1] if done else None
 
-
-def _write_checkpoint(out: Path, step: int, model: Any, optimizer: Any, scheduler: Any, state: dict[str, Any],
-                      torch: Any) -> Path:
-    """Written into a temporary folder and renamed: a crash never leaves half a checkpoint."""
-    folder = out / CHECKPOINTS
-    folder.mkdir(parents=True, exist_ok=True)
-    final, tmp = folder / f"step-{step:06d}", folder / f".step-{step:06d}.part"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    torch.save(model.state_dict(), tmp / "model.pt")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-    torch.save(_get_rng(), tmp / "rng.pt")
-    (tmp / "state.json").write_text(json.dumps(state))  # written last: marks it complete
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    for old in sorted(folder.glob("step-*"))[:-KEEP_CHECKPOINTS]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def _check_resume(cfg: NCodeTrainConfig, saved: dict[str, Any], data_sha: str) -> None:
-    before = saved["config"]
-    for key, value in cfg.model_dump().items():
-        if key not in RESUMABLE and before.get(key) != value:
-            raise ConfigError(f"--resume: {key} was {before.get(key)!r} in the checkpoint, now {value!r}; "
-                              "resume with the same settings")
-    if saved["data_sha256"] != data_sha:
-        raise ConfigError(f"--resume: the data file {cfg.data} changed since the checkpoint (sha256 differs); "
-                          "resume with the same data")
-    if int(saved["step"]) > cfg.steps:
-        raise ConfigError(f"--resume: the checkpoint is at step {saved['step']}, past --steps {cfg.steps}; raise --steps")
-
-
-def _progress(console: Any, enabled: bool) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                    console=console, disable=not enabled)

@@ -22,19 +22,17 @@ import csv
 import json
 import math
 import platform
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ....errors import ConfigError, DataError
+from ..checkpoints import check_resume, latest_checkpoint, loss_progress, restore_training_state, write_checkpoint
 from .config import RESUMABLE, TrainConfig
 from .data import (IGNORE, Example, file_sha256, load_examples,
                                   read_conversations)
 
-CHECKPOINTS = "checkpoints"
-KEEP_CHECKPOINTS = 2
 
 
 @dataclass
@@ -143,7 +141,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progre
     if resume:
         assert latest is not None
         saved = json.loads((latest / "state.json").read_text())
-        _check_resume(cfg, saved, data_sha)
+        check_resume(cfg, saved, data_sha, RESUMABLE)
     resolve_base(cfg.base, cfg.cache_dir)  # a bad name fails before the slow imports
 
     require_finetune_deps()
@@ -187,9 +185,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progre
         from safetensors.torch import load_file
 
         set_peft_model_state_dict(model, load_file(str(latest / "adapter.safetensors")))
-        optimizer.load_state_dict(torch.load(latest / "optimizer.pt", weights_only=True))
-        scheduler.load_state_dict(torch.load(latest / "scheduler.pt", weights_only=True))
-        _set_rng(torch.load(latest / "rng.pt", weights_only=True))
+        restore_training_state(latest, optimizer, scheduler)
         start, losses, rows = int(saved["step"]), list(saved["losses"]), list(saved["rows"])
         val_before, elapsed = dict(saved.get("val_before", {})), float(saved["seconds"])
         say(f"resumed from {latest} (step {start} of {cfg.steps})")
@@ -204,11 +200,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progre
         state = {"step": step, "losses": losses, "rows": rows, "seconds": elapsed,
                  "config": cfg.model_dump(), "data_sha256": data_sha, "val_before": val_before,
                  "base_sha256": base.resolved.sha256}
-        return _write_checkpoint(out, step, model, optimizer, scheduler, state)
+        return write_checkpoint(out, step, lambda folder: _save_adapter(model, folder), optimizer, scheduler, state)
 
     stop_at = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
     n_train = len(train_set)
-    prog = _progress(console, progress)
+    prog = loss_progress(console, progress)
     step = start
     try:
         with prog:
@@ -306,54 +302,6 @@ def _versions(package_versions: Callable[..., Any]) -> Any:
         return {}
 
 
-def latest_checkpoint(out: Path) -> Path | None:
-    folder = out / CHECKPOINTS
-    if not folder.is_dir():
-        return None
-    done = sorted(p for p in folder.glob("step-*") if (p / "state.json").is_file())
-    return done[-1] if done else None
-
-
-def _write_checkpoint(out: Path, step: int, model: Any, optimizer: Any, scheduler: Any,
-                      state: dict[str, Any]) -> Path:
-    """Write into a temporary folder and rename it: a crash never leaves half a checkpoint."""
-    import torch
-    from peft import get_peft_model_state_dict
-    from safetensors.torch import save_file
-
-    folder = out / CHECKPOINTS
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"step-{step:06d}"
-    tmp = folder / f".step-{step:06d}.part"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    weights = {k: v.detach().cpu().contiguous() for k, v in
-               get_peft_model_state_dict(model).items()}
-    save_file(weights, str(tmp / "adapter.safetensors"))
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-    torch.save(_get_rng(), tmp / "rng.pt")
-    (tmp / "state.json").write_text(json.dumps(state))  # written last: marks it complete
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    for old in sorted(p for p in folder.glob("step-*"))[:-KEEP_CHECKPOINTS]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def _check_resume(cfg: TrainConfig, saved: dict[str, Any], data_sha: str) -> None:
-    before = saved["config"]
-    for key, value in cfg.model_dump().items():
-        if key not in RESUMABLE and before.get(key) != value:
-            raise ConfigError(f"--resume: {key} was {before.get(key)!r} in the checkpoint, now "
-                              f"{value!r}; resume with the same settings")
-    if saved["data_sha256"] != data_sha:
-        raise ConfigError(f"--resume: the data file {cfg.data} changed since the checkpoint "
-                          "(sha256 differs); resume with the same data")
-    if int(saved["step"]) > cfg.steps:
-        raise ConfigError(f"--resume: the checkpoint is at step {saved['step']}, past --steps "
-                          f"{cfg.steps}; raise --steps")
-
 
 def _device(choice: str) -> Any:
     import torch
@@ -376,41 +324,9 @@ def _autocast(device: Any) -> Callable[[], Any]:
     return contextlib.nullcontext
 
 
-def _get_rng() -> dict[str, Any]:
-    import random
+def _save_adapter(model: Any, folder: Path) -> None:
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save_file
 
-    import numpy as np
-    import torch
-
-    # plain lists and tensors only, so the checkpoint loads with torch.load(weights_only=True)
-    version, internal, gauss = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "python": [version, list(internal), gauss],
-             "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(cached)]}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng(state: dict[str, Any]) -> None:
-    import random
-
-    import numpy as np
-    import torch
-
-    torch.set_rng_state(state["torch"])
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    kind, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _progress(console: Any, enabled: bool) -> Any:
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, disable=not enabled)
+    weights = {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(model).items()}
+    save_file(weights, str(folder / "adapter.safetensors"))
