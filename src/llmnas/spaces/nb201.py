@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from ..config import RunConfig
 from ..errors import ConfigError, SpaceError
 from ..types import Arch
 from .base import CAPABILITIES, Decision, SearchSpace
-from .registry import SPACES, Problem
+from .registry import Problem, SpaceOptions, register_space
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: Edges in NB201 order: (target node, source node). The cell string lists them as
@@ -100,13 +100,15 @@ def code_to_row_map(ops):  # type: ignore[no-untyped-def]
     return rows
 
 
-@SPACES.register("nb201")
-def build_nb201(cfg: RunConfig) -> Problem:
+class NB201Options(SpaceOptions):
+    #: ``ops``: a cell as written (the benchmark's unit); ``isomorphism``: cells computing the same function fold
+    canonical: Literal["ops", "isomorphism"] = "ops"
+
+
+@register_space("nb201", NB201Options)
+def build_nb201(cfg: RunConfig, opts: NB201Options) -> Problem:
     """``--space nb201``: the cell space and the packaged NAS-Bench-201 table (space option ``canonical``)."""
     from .nb201_evaluator import NB201Evaluator
 
-    unknown = set(cfg.space_options) - {"canonical"}
-    if unknown:
-        raise ConfigError(f"unknown nb201 space option(s) {', '.join(sorted(unknown))} (valid: canonical)")
-    space = NB201Space(**cfg.space_options)
+    space = NB201Space(canonical=opts.canonical)
     return Problem(space, NB201Evaluator(space, cfg.dataset or "cifar10", cfg.signal or "val_200"))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
+
+import pydantic
 
 from ..config import RunConfig
 from ..errors import ConfigError
@@ -19,6 +21,46 @@ from .base import SearchSpace
 
 #: name -> builder(config) -> (space, evaluator)
 SPACES: Registry[Callable[[RunConfig], "Problem"]] = Registry("space")
+#: name -> the space's options model (``space_options`` / ``--space-option KEY=VALUE``)
+SPACE_OPTIONS: dict[str, type["SpaceOptions"]] = {}
+
+
+class SpaceOptions(pydantic.BaseModel, extra="forbid"):
+    """A space's ``space_options``, typed: each space declares its own subclass (none: no options)."""
+
+
+O = TypeVar("O", bound=SpaceOptions)
+
+
+def register_space(name: str, options: type[O] = SpaceOptions) -> Callable[[Callable[[RunConfig, O], "Problem"]],
+                                                                                Callable[[RunConfig, O], "Problem"]]:
+    """Register ``builder(config, options) -> Problem`` as ``--space NAME``; the config's
+    ``space_options`` are validated once, here, into ``options`` (one clear error otherwise)."""
+    def deco(builder: Callable[[RunConfig, O], "Problem"]) -> Callable[[RunConfig, O], "Problem"]:
+        def build(cfg: RunConfig) -> Problem:
+            return builder(cfg, parse_space_options(name, options, cfg.space_options))
+
+        SPACES.register(name)(build)
+        SPACE_OPTIONS[name] = options
+        return builder
+
+    return deco
+
+
+def parse_space_options(name: str, model: type[O], given: dict[str, Any]) -> O:
+    fields = list(model.model_fields)
+    unknown = sorted(set(given) - set(fields))
+    if unknown and not fields:
+        raise ConfigError(f"space {name} takes no space options (got {', '.join(unknown)})")
+    if unknown:
+        raise ConfigError(f"unknown {name} space option(s) {', '.join(unknown)} (valid: {', '.join(fields)})")
+    try:
+        return model(**given)
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "?"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name} space option {key}: {msg} (got {given.get(key, '(missing)')!r})") from None
 
 
 @dataclass

@@ -9,15 +9,35 @@
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
+from typing import Any, Literal, Optional
+
+import pydantic
 
 from ...config import RunConfig
 from ...errors import ConfigError
-from ..registry import SPACES, Problem
+from ..registry import Problem, SpaceOptions, register_space
 
-OPTIONS = ("supernet", "data_dir", "val_images", "recalib_batches", "recalib_batch_size", "batch_size", "report",
-           "threads", "device")
 NAMES = ("spos", "ofa", "autoformer")
+
+
+class SupernetOptions(SpaceOptions):
+    #: the stage-1 checkpoint (``llmnas supernet train --out``), required
+    supernet: Optional[str] = None
+    #: where the dataset's files are (default: the Debian package's / the checkpoint's)
+    data_dir: Optional[str] = None
+    #: validation images each subnet is scored on
+    val_images: int = pydantic.Field(2000, ge=1)
+    #: BatchNorm re-calibration before scoring: batches and their size
+    recalib_batches: int = pydantic.Field(8, ge=0)
+    recalib_batch_size: int = pydantic.Field(128, ge=1)
+    batch_size: int = pydantic.Field(500, ge=1)
+    #: what tables show: val (the search signal) or test accuracy
+    report: Literal["val", "test"] = "val"
+    threads: int = pydantic.Field(1, ge=1)
+    device: str = "auto"
+
+
+OPTIONS = tuple(SupernetOptions.model_fields)
 
 
 def require_torch() -> None:
@@ -25,15 +45,12 @@ def require_torch() -> None:
         raise ConfigError("the supernet spaces need PyTorch; install it with `pip install 'llmnas[supernet]'`")
 
 
-def build(name: str, cfg: RunConfig) -> Problem:
+def build(name: str, cfg: RunConfig, options: SupernetOptions) -> Problem:
     require_torch()
     from .core import load_checkpoint, supernet_command
     from .evaluator import SupernetEvaluator
 
-    opts: dict[str, Any] = dict(cfg.space_options)
-    unknown = set(opts) - set(OPTIONS)
-    if unknown:
-        raise ConfigError(f"unknown {name} space option(s) {', '.join(sorted(unknown))} (valid: {', '.join(OPTIONS)})")
+    opts: dict[str, Any] = options.model_dump()
     path = opts.pop("supernet", None)
     if not path:
         raise ConfigError(f"space {name!r} needs a trained supernet: train one with `{supernet_command(name, f'runs/{name}.pt')}`, "
@@ -49,9 +66,9 @@ def build(name: str, cfg: RunConfig) -> Problem:
 
 
 def _register(name: str) -> None:
-    @SPACES.register(name)
-    def _build(cfg: RunConfig) -> Problem:
-        return build(name, cfg)
+    @register_space(name, SupernetOptions)
+    def _build(cfg: RunConfig, options: SupernetOptions) -> Problem:
+        return build(name, cfg, options)
 
 
 for _name in NAMES:
