@@ -17,6 +17,7 @@ def _one_error_line(r, *needles):
     return lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args,needles",
     [
@@ -36,6 +37,7 @@ def test_bad_input_gives_one_line_and_exit_2(cli, args, needles):
     _one_error_line(cli("search", "--out", "x.sqlite", "-q", *args), *needles)
 
 
+@pytest.mark.slow
 def test_bad_yaml_and_csv(cli, tmp_path):
     (tmp_path / "bad.yaml").write_text("name: x\ndecisions: [\n")
     _one_error_line(cli("search", "--space", "bad.yaml", "-q"), "malformed YAML")
@@ -51,6 +53,7 @@ def test_missing_run_and_config(cli):
     _one_error_line(cli("search", "--config", "nope.yaml"), "not found")
 
 
+@pytest.mark.slow
 def test_config_file_and_flag_override(cli, tmp_path):
     (tmp_path / "run.yaml").write_text("space: nb201\ndataset: cifar100\nstrategy: rea\nbudget: 15\nseed: 2\n"
                                        "strategy_options: {population_size: 5, sample_size: 2}\n")
@@ -65,6 +68,7 @@ def test_config_file_and_flag_override(cli, tmp_path):
     _one_error_line(cli("search", "--config", "typo.yaml", "-q"), "unknown key 'bugdet'")
 
 
+@pytest.mark.slow
 def test_search_show_export_plot(cli, tmp_path):
     r = cli("search", "--space", "nb201", "--dataset", "cifar10", "--strategy", "ls", "--budget", "40", "--seed", "1",
             "--out", "run.sqlite")
@@ -86,6 +90,7 @@ def test_search_show_export_plot(cli, tmp_path):
     _one_error_line(cli("export", "run.sqlite", "--format", "xml"), "csv, json")
 
 
+@pytest.mark.slow
 def test_bench_json_and_files(cli, tmp_path):
     r = cli("bench", "--datasets", "cifar10,cifar100", "--strategies", "rs,rea", "--budgets", "20,30",
             "--seeds", "4", "--out", "b", "--json")
@@ -102,6 +107,7 @@ def test_bench_json_and_files(cli, tmp_path):
     assert r.returncode == 0 and (tmp_path / "bench.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_bench_reuses_finished_runs(cli, tmp_path):
     args = ("bench", "--strategies", "rea", "--seeds", "3", "--budgets", "20", "--out", "b", "--json")
     a = cli(*args)
@@ -117,6 +123,7 @@ def test_help_lists_commands(cli):
         assert c in r.stdout
 
 
+@pytest.mark.slow
 def test_bench_per_strategy_options(cli, tmp_path):
     r = cli("bench", "--strategies", "rea,ls", "--seeds", "2", "--budgets", "15", "--out", "b", "--json",
             "--option", "rea.population_size=4", "--option", "rea.sample_size=2", "--option", "ls.num_init=3")
@@ -134,6 +141,7 @@ def test_bench_per_strategy_options(cli, tmp_path):
     assert bad.returncode == 2 and "not one of the benchmarked strategies" in bad.stderr
 
 
+@pytest.mark.slow
 def test_bench_variants_get_their_own_rows_options_and_llm_settings(cli, tmp_path):
     r = cli("bench", "--datasets", "cifar100", "--strategies", "rs,lmsearcher@a,lmsearcher@b", "--seeds", "2",
             "--budgets", "15", "--out", "b", "--json", "--option", "lmsearcher@a.ranker=closest",
@@ -157,6 +165,7 @@ def test_bench_variants_get_their_own_rows_options_and_llm_settings(cli, tmp_pat
     assert no_llm.returncode == 2 and "uses no LLM" in no_llm.stderr
 
 
+@pytest.mark.slow
 def test_bench_passes_space_options(cli, tmp_path):
     r = cli("bench", "--space-option", "canonical=isomorphism", "--strategies", "rs", "--seeds", "1", "--budgets", "10",
             "--out", "b", "--json")

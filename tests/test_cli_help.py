@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import re
 
 import llmnas
@@ -33,15 +35,18 @@ def test_search_help_lists_choices_and_defaults(cli):
         assert re.search(rf"\b{re.escape(name)}\b", text), name
     assert "(default: collm" in text and "(default: nb201)" in text and "(default: 100)" in text
     assert "imagenet16-120" in text and "class_scene" in text  # datasets beyond NB201's
-    # LLM back-ends and executor kinds come from their registries too
+    # LLM back-ends and executor kinds come from their registries too (the CLI process's: a test
+    # in this process may have registered a test-only back-end)
     from llmnas.config import ExecutorSettings
-    from llmnas.llm.backends import usage
 
-    assert all(u in text for u in usage()), text
+    backends = subprocess.run([sys.executable, "-c", "from llmnas.llm.backends import usage; print('|'.join(usage()))"],
+                              capture_output=True, text=True, check=True).stdout.strip().split("|")
+    assert "replay:<run path>" in backends and all(u in text for u in backends), text
     assert "local, process, ray" in text and "--workers" in text and "--ray-address" in text
     assert all(k in text for k in ExecutorSettings.model_fields if k not in ("kind", "workers", "ray_address"))
 
 
+@pytest.mark.slow
 def test_version_and_mistyped_option(cli):
     r = cli("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"llmnas {llmnas.__version__}"
@@ -50,6 +55,7 @@ def test_version_and_mistyped_option(cli):
     _one_error_line(cli("search", "--budget", "many"), "'--budget'")
 
 
+@pytest.mark.slow
 def test_unknown_keys_list_the_valid_ones(cli):
     _one_error_line(cli("search", "-q", "--out", "x.sqlite", "--strategy", "rea", "--option", "popsize=3"),
                     "unknown key 'popsize'", "did you mean 'population_size'", "valid keys: population_size")

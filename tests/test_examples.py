@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from _cli_helpers import ROOT, run_cli
 EX = ROOT / "examples"
 
 
+@pytest.mark.slow
 def test_table_example(tmp_path):
     r = run_cli("search", "--space", str(EX / "nb201-3ops" / "space.yaml"), "--strategy", "ls", "--budget", "50",
                 "--out", str(tmp_path / "t.sqlite"), "--study", "x", "-q", cwd=tmp_path)

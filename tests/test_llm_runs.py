@@ -44,6 +44,7 @@ def _rows(db: Path, sql: str, args: tuple = ()) -> list[tuple]:
         return []
 
 
+@pytest.mark.slow
 def test_collm_killed_mid_iteration_resumes_without_loss_or_reasking(tmp_path):
     out = tmp_path / "run.sqlite"
     proc = subprocess.Popen(
@@ -90,6 +91,7 @@ def test_collm_killed_mid_iteration_resumes_without_loss_or_reasking(tmp_path):
     assert full.returncode == 0 and "Navigator strategy 1" in full.stdout
 
 
+@pytest.mark.slow
 def test_replay_reproduces_the_trials_without_the_model(tmp_path):
     a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
     search(store=a, study="x", strategy="collm", budget=12, seed=1, llm=LLM, strategy_options=OPTIONS)
@@ -102,6 +104,7 @@ def test_replay_reproduces_the_trials_without_the_model(tmp_path):
     assert cb and all(c["cached"] for c in cb)
 
 
+@pytest.mark.slow
 def test_api_key_never_reaches_the_run_store(tmp_path, monkeypatch):
     from llmnas.llm import LLMSettings, make_client
 

@@ -47,6 +47,7 @@ def test_real_completion(embedded: ChatClient, sink: ListSink) -> None:
     assert json.loads(json.dumps(rec.to_dict()))["messages_hash"] == rec.messages_hash
 
 
+@pytest.mark.slow
 def test_schema_holds_20_of_20(embedded: ChatClient, sink: ListSink) -> None:
     client = make_client(embedded.settings.model_copy(update={"max_reasks": 0}), sink=sink)
     prompt = [{"role": "system", "content": "You design neural networks."},
@@ -128,6 +129,7 @@ def test_server_shared_and_stopped_on_last_close(embedded_settings: LLMSettings)
         probe.chat([{"role": "user", "content": "Hi"}])
 
 
+@pytest.mark.slow
 def test_ngram_speculation_changes_speed_not_text(embedded_settings: LLMSettings) -> None:
     """Speculative decoding from n-grams (``speculative=ngram``, off by default) must give the text
     the model writes without it: same seed, same grammar, same reply; it only drafts tokens the

@@ -16,6 +16,7 @@ from llmnas.llm.base import Reply, Usage
 runner = CliRunner()
 
 
+@pytest.mark.slow
 @needs_smollm
 def test_check_embedded_smollm(embedded) -> None:  # shares the session's server
     result = runner.invoke(app, ["check", "--llm", "embedded:smollm2-135m",
@@ -28,6 +29,7 @@ def test_check_embedded_smollm(embedded) -> None:  # shares the session's server
     assert "adapter" not in out  # a plain model has no adapter rows
 
 
+@pytest.mark.slow
 @needs_smollm
 def test_check_names_the_fine_tuned_adapter() -> None:
     """The shipped ranker loads as base + LoRA adapter; check prints both files' sha256."""

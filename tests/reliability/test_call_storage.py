@@ -5,6 +5,8 @@ of a run with re-asks reproduces its trials exactly, from either format."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import sqlite3
 
@@ -93,6 +95,7 @@ def _trials(path):
         return [(t.seq, t.key, t.status, t.source, t.signal) for t in st.trials(st.get_study("x").id)]
 
 
+@pytest.mark.slow
 def test_replay_show_and_resume_work_on_new_and_old_format_stores(tmp_path):
     httpd, url = serve_json(_flaky_collm())
     llm = {"backend": "openai", "base_url": url, "model": "fake"}

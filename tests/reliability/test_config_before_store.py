@@ -41,6 +41,7 @@ def _no_secret_anywhere(tmp_path):
             assert SECRET.encode() not in f.read_bytes(), f
 
 
+@pytest.mark.slow
 def test_a_secret_in_a_yaml_config_is_refused_and_never_stored(tmp_path, llm_server):
     out = tmp_path / "r.sqlite"
     for section in (f"{{backend: openai, base_url: '{llm_server}', model: fake, api_key: {SECRET}}}",
@@ -54,6 +55,7 @@ def test_a_secret_in_a_yaml_config_is_refused_and_never_stored(tmp_path, llm_ser
     _no_secret_anywhere(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad, fix", [
     (["--llm-option", "temprature=0.2"], ["--llm-option", "temperature=0.2"]),
     (["--llm-api-key-env", "LLMNAS_UNSET_VAR_19"], ["--llm-api-key-env", "LLMNAS_SET_VAR_19"]),
@@ -78,6 +80,7 @@ def test_an_error_found_at_start_leaves_no_study(tmp_path, llm_server, bad, fix)
     assert r.returncode == 0, r.stderr  # not "study 'x' already exists"
 
 
+@pytest.mark.slow
 def test_a_bad_replay_path_leaves_no_study(tmp_path):
     out = tmp_path / "r.sqlite"
     base = ["search", "--strategy", "collm", "--budget", "4", "--out", str(out), "--study", "x", "-q"]
@@ -88,6 +91,7 @@ def test_a_bad_replay_path_leaves_no_study(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.slow
 def test_load_if_exists_refuses_conflicting_flags(tmp_path):
     out = tmp_path / "r.sqlite"
     base = ["search", "--budget", "5", "--out", str(out), "--study", "x", "-q", "--load-if-exists"]
@@ -100,6 +104,7 @@ def test_load_if_exists_refuses_conflicting_flags(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.slow
 def test_load_if_exists_takes_this_sessions_threads_and_timeouts(tmp_path, llm_server):
     """A run stored with 2 threads continues with 1 (as `bench --workers` changes it), and with
     another timeout; a setting that changes the answers (temperature) is still refused."""
@@ -118,6 +123,7 @@ def test_load_if_exists_takes_this_sessions_threads_and_timeouts(tmp_path, llm_s
     assert "n_threads" not in line and len(line) < 400, line  # only the setting that differs
 
 
+@pytest.mark.slow
 def test_a_typo_in_the_config_files_llm_section_leaves_no_study(tmp_path, llm_server):
     out = tmp_path / "r.sqlite"
     llm = f"{{backend: openai, base_url: '{llm_server}', model: fake, TYPO: 0.2}}"

@@ -50,6 +50,7 @@ def _one_error(r):
     return lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CRAFTS))
 def test_crafted_rows_give_one_line_naming_the_row(good, tmp_path, name):
     p = _craft(good, tmp_path, name)

@@ -55,6 +55,7 @@ def _ask(client):
     return client.chat([{"role": "user", "content": "hi"}], schema=SCHEMA, purpose="t")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["trickle", "trickle_headers", "stall"])
 def test_a_reply_that_trickles_or_stalls_is_cut_at_the_deadline(fault, mode):
     url, served = fault(mode)
@@ -141,6 +142,7 @@ def _one_error(err: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["html", "non_json", "error_body", "choices_null", "redirect_loop", "weird_usage_html"])
 def test_search_against_a_bad_server_stops_with_one_error_line(fault, tmp_path, mode):
     url, _ = fault((lambda n: "huge_usage" if n == 1 else "html") if mode == "weird_usage_html" else mode)
@@ -154,6 +156,7 @@ def test_search_against_a_bad_server_stops_with_one_error_line(fault, tmp_path, 
         assert info.status == "stopped" and info.stop_reason == "error"
 
 
+@pytest.mark.slow
 def test_llm_check_with_a_timeout_ends_against_a_trickling_server(fault):
     url, _ = fault("trickle")
     t0 = time.monotonic()
@@ -163,6 +166,7 @@ def test_llm_check_with_a_timeout_ends_against_a_trickling_server(fault):
     assert time.monotonic() - t0 < 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["html", "weird_usage"])
 def test_llm_check_and_rank_poc_on_bad_bodies(fault, tmp_path, mode):
     url, _ = fault(mode)

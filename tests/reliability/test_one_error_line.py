@@ -48,6 +48,7 @@ def test_unusable_output_paths(tmp_path, good_store):
                                              str(tmp_path / "afile"), "-q", cwd=tmp_path))
 
 
+@pytest.mark.slow
 def test_bad_numbers_and_urls(tmp_path):
     rs = ["search", "--strategy", "rs", "--budget", "3", "-q", "--out", str(tmp_path / "r.sqlite")]
     assert "seed" in _one_error(run_cli(*rs, "--seed", str(2 ** 63), cwd=tmp_path))

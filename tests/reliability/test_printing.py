@@ -24,6 +24,7 @@ def test_markup_in_names_and_paths_prints_literally(tmp_path):
     assert (tmp_path / "[red]" / "[/]x.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_control_sequences_in_stored_text_are_stripped_on_display(tmp_path):
     out = tmp_path / "e.sqlite"
     assert run_cli("search", "--strategy", "rs", "--budget", "4", "--out", str(out), "--study", "x", "-q",

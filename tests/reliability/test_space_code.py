@@ -4,6 +4,8 @@ imports from where before the run, and the space's folder cannot shadow the stan
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from _cli_helpers import run_cli
@@ -17,6 +19,7 @@ def _space(tmp_path, callable_="evalmod:evaluate"):
     return p
 
 
+@pytest.mark.slow
 def test_the_cli_says_which_code_a_space_runs(tmp_path):
     space = _space(tmp_path)
     r = run_cli("search", "--space", str(space), "--strategy", "rs", "--budget", "3", "--out", str(tmp_path / "r.sqlite"),
@@ -28,6 +31,7 @@ def test_the_cli_says_which_code_a_space_runs(tmp_path):
     assert "runs Python code: subprocess:run from the Python path" in r.stderr
 
 
+@pytest.mark.slow
 def test_the_space_folder_does_not_shadow_the_standard_library(tmp_path):
     marker = tmp_path / "SHADOWED"
     cwd, tmp_path = tmp_path, tmp_path / "space"  # not the working folder, which python -m puts first itself

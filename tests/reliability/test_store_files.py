@@ -111,6 +111,7 @@ def _as_reader(store, *args):
     return r
 
 
+@pytest.mark.slow
 def test_show_and_export_work_on_read_only_media(readonly_store):
     assert not Path(str(readonly_store) + "-wal").exists()
     r = _as_reader(readonly_store, "show", str(readonly_store))

@@ -24,6 +24,7 @@ def _space(tmp_path):
     return p
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["delete", "replace"])
 def test_a_store_removed_mid_run_stops_with_one_error(tmp_path, how):
     out = tmp_path / "d.sqlite"

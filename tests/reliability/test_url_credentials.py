@@ -3,6 +3,8 @@ stored (config, call records, events), exported or printed (16)."""
 
 from __future__ import annotations
 
+import pytest
+
 import base64
 
 from _cli_helpers import run_cli
@@ -17,6 +19,7 @@ def _files_hold(tmp_path, text):
     return [f.name for f in tmp_path.rglob("*") if f.is_file() and text.encode() in f.read_bytes()]
 
 
+@pytest.mark.slow
 def test_url_credentials_are_used_but_never_stored_or_shown(tmp_path):
     auth = []
 

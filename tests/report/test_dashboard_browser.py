@@ -51,6 +51,7 @@ def _trial_count(text: str) -> int:
     return int(m.group(1))
 
 
+@pytest.mark.slow
 def test_dashboard_live_in_chromium(tmp_path):
     space = write_space(tmp_path)
     run = tmp_path / "live.sqlite"

@@ -77,6 +77,7 @@ def test_datasets_pick_their_table(two_datasets, tmp_path):
         build_yaml_problem(bad)
 
 
+@pytest.mark.slow
 def test_bench_two_datasets_of_one_yaml_space_give_one_table(two_datasets, tmp_path):
     args = ("bench", "--space", str(two_datasets), "--datasets", "alpha,beta", "--strategies", "rs,rea",
             "--seeds", "2", "--budgets", "6", "--workers", "1", "--out", "b")

@@ -47,6 +47,7 @@ def test_ncode_format_is_the_chat_format_step(tmp_path):
         make_data(tmp_path / "x.jsonl", 3, fmt="text")
 
 
+@pytest.mark.slow
 def test_training_loss_falls_on_a_tiny_real_dataset(tmp_path, tiny_data):
     cfg = make_ncode_config(data=str(tiny_data), out=str(tmp_path / "run"), steps=80, lr=3e-3, **TINY)
     result = train_ncode(cfg, progress=False)
@@ -150,6 +151,7 @@ def test_additive_ranker_scores_shared_options(tmp_path):
         assert [t.source for t in st.trials(st.get_study(None).id)] == ["warmup"] * 5 + ["additive"] * 10
 
 
+@pytest.mark.slow
 def test_rank_probe_runs_every_ranker_on_held_out_steps(cli):
     out = cli("lmsearcher", "rank-probe", "--steps", "40", "--quiet")
     assert out.returncode == 0, out.stderr[-2000:]
@@ -163,6 +165,7 @@ def test_rank_probe_runs_every_ranker_on_held_out_steps(cli):
     assert by["additive"].mean_rank() < by["random (exact expectation)"].mean_rank()
 
 
+@pytest.mark.slow
 def test_train_preset_refuses_lora_options_and_lora_refuses_batch(cli, tmp_path):
     out = cli("lmsearcher", "train", "--preset", "ncode-ranker", "--out", str(tmp_path / "x"), "--rank", "4")
     assert out.returncode != 0 and "LoRA options" in out.stderr and "--rank" in out.stderr

@@ -19,7 +19,7 @@ from .configs import SPOS_CHOICES, AutoFormerConfig, NetConfig, OFAConfig, SPOSC
 class ElasticSpace(SearchSpace):
     """A space whose some decisions can be inactive; subclasses say which."""
 
-    implements = CAPABILITIES - {"enumerate"}  # networks are counted (size()), never listed
+    implements = CAPABILITIES  # enumerate: small test networks only (the size limit takes it from real ones)
 
     def inactive(self, arch: Arch) -> set[str]:
         return set()

