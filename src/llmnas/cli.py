@@ -21,7 +21,7 @@ from . import cli_help as H
 from .cli_options import (ExecutorKind, ExecutorOptions, LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions,
                           RayAddress, Workers)
 from .report.safe_text import safe
-from .cli_common import (console, err_console, executor_config_from_flags, fmt, llm_config_from_flags, parse_kv,
+from .cli_common import (config_from_flags, console, err_console, executor_config_from_flags, fmt, parse_kv,
                          progress_bar, run_with_progress)
 
 app = typer.Typer(
@@ -135,26 +135,13 @@ def search(
     from .api import default_store_path, start
     from .config import load_config_file, make_config
 
-    data: dict[str, Any] = load_config_file(config) if config else {}
-    flags = {
-        "space": space, "dataset": dataset, "strategy": strategy, "budget": budget, "seed": seed, "signal": signal,
-        "over_budget": over_budget, "penalty": penalty, "target": target,
-    }
-    data.update({k: v for k, v in flags.items() if v is not None})
-    if constraint:
-        data["constraints"] = list(constraint)
-    if option:
-        data["strategy_options"] = {**data.get("strategy_options", {}), **parse_kv(option, "--option")}
-    if space_option:
-        data["space_options"] = {**data.get("space_options", {}), **parse_kv(space_option, "--space-option")}
-    llm_cfg = llm_config_from_flags(data.get("llm"), llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
-    if llm_cfg is not None:
-        data["llm"] = llm_cfg
-    exec_cfg = executor_config_from_flags(data.get("executor"), executor, workers, ray_address, executor_option)
-    if exec_cfg is not None:
-        data["executor"] = exec_cfg
-    if batch_size is not None:
-        data["batch_size"] = batch_size
+    data = config_from_flags(
+        load_config_file(config) if config else {},
+        {"space": space, "dataset": dataset, "strategy": strategy, "budget": budget, "seed": seed, "signal": signal,
+         "over_budget": over_budget, "penalty": penalty, "target": target, "batch_size": batch_size},
+        constraints=constraint, options=option, space_options=space_option,
+        llm=(llm, llm_model, llm_base_url, llm_api_key_env, llm_option),
+        executor=(executor, workers, ray_address, executor_option))
     cfg = make_config(data, where="config" if config else "option")
     path = out or default_store_path(cfg)
     if not quiet:  # the first sign of life, before the space and the strategy are built
@@ -308,20 +295,9 @@ def bench(
     """Run strategies x datasets x budgets x seeds in parallel and print mean +- std."""
     from . import bench as B
 
-    base: dict[str, Any] = {"space": space}
-    if space_option:
-        base["space_options"] = parse_kv(space_option, "--space-option")
-    llm_cfg = llm_config_from_flags(None, llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
-    if llm_cfg is not None:
-        base["llm"] = llm_cfg
-    if signal:
-        base["signal"] = signal
-    if constraint:
-        base["constraints"] = list(constraint)
-    if over_budget:
-        base["over_budget"] = over_budget
-    if option:
-        base["strategy_options"] = parse_kv(option, "--option")
+    base = config_from_flags({"space": space}, {"signal": signal or None, "over_budget": over_budget or None},
+                             constraints=constraint, options=option, space_options=space_option,
+                             llm=(llm, llm_model, llm_base_url, llm_api_key_env, llm_option))
     try:
         budget_list = [int(b) for b in _split(budgets)]
     except ValueError:

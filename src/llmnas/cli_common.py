@@ -6,7 +6,7 @@ study under a live status line. ``llmnas.cli`` and the sub-apps (``supernet``, `
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence
 
 import typer
 import yaml
@@ -105,3 +105,32 @@ def executor_config_from_flags(base: Optional[dict], kind: Optional[str], worker
         out["ray_address"] = ray_address
         out.setdefault("kind", "ray")
     return out
+
+
+def config_from_flags(base: Optional[dict], values: dict[str, Any], *, constraints: Sequence[str] = (),
+                      options: Sequence[str] = (), space_options: Sequence[str] = (),
+                      llm: tuple[Any, ...] = (None, None, None, None, ()),
+                      executor: Optional[tuple[Any, ...]] = None) -> dict[str, Any]:
+    """The one mapping from command-line flags to a run config's fields (before
+    :func:`~llmnas.config.make_config` types and checks them): ``base`` (a config file's
+    contents, or what a command fixes) overlaid with the flags. ``values`` are plain fields (None:
+    not given); ``--option`` and ``--space-option`` items add to the file's options; ``llm`` is
+    (``--llm``, ``--llm-model``, ``--llm-base-url``, ``--llm-api-key-env``, ``--llm-option`` items);
+    ``executor`` is (``--executor``, ``--workers``, ``--ray-address``, ``--executor-option`` items)."""
+    data: dict[str, Any] = dict(base or {})
+    data.update({k: v for k, v in values.items() if v is not None})
+    if constraints:
+        data["constraints"] = list(constraints)
+    if options:
+        data["strategy_options"] = {**data.get("strategy_options", {}), **parse_kv(list(options), "--option")}
+    if space_options:
+        data["space_options"] = {**data.get("space_options", {}), **parse_kv(list(space_options), "--space-option")}
+    llm_cfg = llm_config_from_flags(data.get("llm"), llm[0], llm[1], llm[2], llm[3], list(llm[4]))
+    if llm_cfg is not None:
+        data["llm"] = llm_cfg
+    if executor is not None:
+        exec_cfg = executor_config_from_flags(data.get("executor"), executor[0], executor[1], executor[2],
+                                              list(executor[3]))
+        if exec_cfg is not None:
+            data["executor"] = exec_cfg
+    return data
