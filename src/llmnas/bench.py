@@ -91,7 +91,7 @@ def bench_datasets(space: str, datasets: str | None) -> list[str | None]:
     """The datasets of ``--datasets`` (comma-separated), checked against the space; without
     the flag, the space's default dataset (a YAML space: the first it declares)."""
     from .errors import ConfigError
-    from .spaces.tables.catalog import table_datasets as catalog
+    from .spaces.tables.catalog import table_datasets
     from .spaces.registry import is_space_file
 
     names = [d.strip() for d in (datasets or "").split(",") if d.strip()]
@@ -103,7 +103,7 @@ def bench_datasets(space: str, datasets: str | None) -> list[str | None]:
             raise ConfigError(f"--datasets {datasets}: space file {Path(space).name} declares no datasets; drop "
                               "--datasets, or give its table evaluator 'datasets' and a path with {dataset}")
         return list(names) if names else [declared[0] if declared else None]
-    return list(names) if names else [catalog().get(space, (None,))[0]]
+    return list(names) if names else [table_datasets().get(space, (None,))[0]]
 
 
 def strategy_options(options: dict[str, Any], strategy: str, strategies: list[str]) -> dict[str, Any]:

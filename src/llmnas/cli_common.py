@@ -75,7 +75,7 @@ def _run_inner(run: Any, quiet: bool) -> Any:
 
 
 def llm_config_from_flags(base: Optional[dict], llm: Optional[str], model: Optional[str], base_url: Optional[str],
-                api_key_env: Optional[str], options: List[str]) -> Optional[dict]:
+                          api_key_env: Optional[str], options: List[str]) -> Optional[dict]:
     """The run config's ``llm`` section from a config file's section plus the --llm* flags."""
     if not any((llm, model, base_url, api_key_env, options)):
         return base
@@ -90,8 +90,8 @@ def llm_config_from_flags(base: Optional[dict], llm: Optional[str], model: Optio
     return settings.model_dump(mode="json")
 
 
-def executor_config_from_flags(base: Optional[dict], kind: Optional[str], workers: Optional[int], ray_address: Optional[str],
-                     options: List[str]) -> Optional[dict]:
+def executor_config_from_flags(base: Optional[dict], kind: Optional[str], workers: Optional[int],
+                               ray_address: Optional[str], options: List[str]) -> Optional[dict]:
     """The run config's ``executor`` section from a config file's section plus the flags."""
     if kind is None and workers is None and ray_address is None and not options:
         return base

@@ -17,9 +17,9 @@ def strategy_choices() -> str:
 
 def dataset_choices() -> str:
     """Per built-in benchmark, its datasets (the first is the default)."""
-    from .spaces.tables.catalog import table_datasets as catalog
+    from .spaces.tables.catalog import table_datasets
 
-    parts = [f"{space}: {', '.join(ds)}" for space, ds in catalog().items()]
+    parts = [f"{space}: {', '.join(ds)}" for space, ds in table_datasets().items()]
     return "; ".join(parts) + "; a YAML space: one of its 'datasets' (the first is the default)"
 
 

@@ -14,7 +14,6 @@ from llmnas.llm.client import ChatClient
 from llmnas.llm.replay import ReplayTransport
 
 Records = Sequence[CallRecord] | Callable[[str], Sequence[CallRecord]]
-DEFAULT_MODEL: str = LLMSettings.model_fields["model"].default
 
 
 def parse_llm_spec(llm: str | None, *, model: str | None = None, base_url: str | None = None,

@@ -11,7 +11,7 @@ import pytest
 from llmnas.strategies.lmsearcher import prompt as lp
 from llmnas.strategies.lmsearcher.make_data import make_data
 from llmnas.strategies.lmsearcher.sampler import SamplerSettings, prune
-from llmnas.spaces.tables.catalog import table_datasets as catalog
+from llmnas.spaces.tables.catalog import table_datasets
 from llmnas.strategies.lmsearcher.sources import load_source, select
 
 
@@ -73,7 +73,7 @@ def test_samples_are_well_formed_and_labelled_with_the_best_of_their_pool(sample
             shown = [(c, table[_decode(c, meta["subspace"])]) for c, _ in history]
             assert msgs[:2] == lp.build_messages(shown, pool), "training prompt == search prompt"
             checked += 1
-    assert {k.split(":")[0] for k, n in result.counts.items() if n} == set(catalog())
+    assert {k.split(":")[0] for k, n in result.counts.items() if n} == set(table_datasets())
     assert checked > 50
 
 

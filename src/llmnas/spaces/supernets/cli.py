@@ -9,15 +9,10 @@ from typing import Any, List, Optional
 
 import typer
 
+from ... import cli_common as ui
 from ...cli_options import LLMBackend, LLMBaseURL, LLMKeyEnv, LLMModel, LLMOptions
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
-
-
-def _ui() -> Any:
-    from ... import cli_common
-
-    return cli_common
 
 
 def _torch() -> None:
@@ -39,7 +34,6 @@ def train_cmd(
     _torch()
     from .stage1 import prepare, train_supernet
 
-    ui = _ui()
     opts = ui.parse_kv(option, "--option")
     prepare(space, preset, opts, out, resume)  # bad options fail before the progress bar shows
     t0 = time.perf_counter()
@@ -77,7 +71,6 @@ def info_cmd(checkpoint: Path = typer.Argument(..., help="Supernet checkpoint (.
     _torch()
     from .core import load_checkpoint, make_space_from
 
-    ui = _ui()
     ck = load_checkpoint(checkpoint)
     sp = make_space_from(ck)
     ui.console.print(f"space {ck['space']} (preset {ck.get('preset', '?')}): {len(sp.decisions)} decisions, {sp.size():,} subnets")
@@ -108,7 +101,6 @@ def rank_check_cmd(
     from .evaluator import SupernetEvaluator
     from .ranking import RankCheck, RankRow, random_tau, run_rank_check
 
-    ui = _ui()
     if subnets < 3:
         from ...errors import ConfigError
 
@@ -190,7 +182,6 @@ def compare_cmd(
     from ...store import Store
     from .core import load_checkpoint
 
-    ui = _ui()
     ck = load_checkpoint(supernet)
     pairs = []
     for item in [s.strip() for s in runs.split(",") if s.strip()]:
@@ -268,7 +259,6 @@ def retrain_cmd(
     _torch()
     from .retrain import retrain
 
-    ui = _ui()
     try:
         if quiet:
             res = retrain(run, study, steps, epochs, batch_size, seed, out, resume, device)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...spaces.nb201_evaluator import DATASETS as NB201_DATASETS
-from ...spaces.tables.catalog import table_datasets as catalog
+from ...spaces.tables.catalog import table_datasets
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def select(benchmarks: list[str] | None, exclude: list[str] | None) -> list[tupl
 
     Both take ``name`` or ``name:dataset``; unknown names fail with the valid choices.
     """
-    known = catalog()
+    known = table_datasets()
 
     def expand(item: str, flag: str) -> list[tuple[str, str]]:
         name, _, ds = item.strip().partition(":")
