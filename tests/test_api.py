@@ -43,3 +43,48 @@ def test_each_way_into_a_run_builds_its_problem_once(tmp_path, builds) -> None:
     finally:
         more.store.close()
     assert summary.n_evaluated == 20 and builds == ["nb201"]
+
+
+def test_the_llm_section_is_typed_once_and_that_object_reaches_the_client(tmp_path, monkeypatch) -> None:
+    """``llm`` is validated into LLMSettings when the config is made; the run's client is built
+    from that very object, not from the dict validated a second time."""
+    import llmnas.llm_wiring as wiring
+    from llmnas.llm.base import LLMSettings
+
+    validated: list[dict] = []
+    real_validate = LLMSettings.model_validate.__func__
+
+    def counting(cls, obj, *a, **k):
+        validated.append(obj)
+        return real_validate(cls, obj, *a, **k)
+
+    monkeypatch.setattr(LLMSettings, "model_validate", classmethod(counting))
+    cfg = make_config({"strategy": "collm", "budget": 4,
+                       "llm": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m", "temperature": 0.3}})
+    settings = cfg.llm_settings()
+    assert isinstance(settings, LLMSettings) and settings.temperature == 0.3 and len(validated) == 1
+    assert cfg.llm == {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m", "temperature": 0.3}
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_client(s, store, study_id, resume_from):
+        seen.append(s)
+        raise Stop
+
+    monkeypatch.setattr(wiring, "make_run_client", fake_client)
+    with pytest.raises(Stop):
+        api.start(cfg, tmp_path / "r.sqlite", "s")
+    assert seen == [settings] and seen[0] is settings and len(validated) == 1
+    assert make_config({"strategy": "rea"}).llm_settings() == LLMSettings()  # no section: the defaults
+
+
+def test_an_llm_section_error_names_the_key() -> None:
+    from llmnas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^config: llm: unknown key 'temprature'"):
+        make_config({"strategy": "collm", "llm": {"temprature": 0.2}})
+    with pytest.raises(ConfigError, match=r"^config: llm: temperature: "):
+        make_config({"strategy": "collm", "llm": {"temperature": "hot"}})

@@ -138,7 +138,7 @@ def test_bench_per_strategy_options(cli, tmp_path):
                 opts[s.config["strategy"]] = s.config["strategy_options"]
     assert opts == {"rea": {"population_size": 4, "sample_size": 2}, "ls": {"num_init": 3}}
     bad = cli("bench", "--strategies", "rea", "--seeds", "1", "--option", "rs.x=1", "--out", "c")
-    assert bad.returncode == 2 and "not one of the benchmarked strategies" in bad.stderr
+    assert bad.returncode == 2 and "not one of this command's strategies" in bad.stderr
 
 
 @pytest.mark.slow

@@ -102,7 +102,7 @@ class Run:
         if llm is None and strategy_cls.uses_llm:
             from .llm_wiring import make_run_client
 
-            llm, sink = make_run_client(cfg.llm, store, study.id, _interrupted_step(store, study))
+            llm, sink = make_run_client(cfg.llm_settings(), store, study.id, _interrupted_step(store, study))
         self.llm = llm
         ctx = StrategyContext(
             space=problem.space, rng=child_rng(cfg.seed, "strategy"), history=self.history, llm=llm, seed=cfg.seed,

@@ -66,17 +66,8 @@ def plan(strategies: list[str], datasets: list[str | None], budgets: list[int], 
         strategy, at, variant = label.partition("@")
         if at and not variant.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(f"strategy variant {label!r}: the name after @ must be letters, digits, - or _ (e.g. lmsearcher@tuned)")
-        uses_llm = STRATEGIES.get(strategy).uses_llm
-        options = strategy_options(base.get("strategy_options", {}), label, strategies)
-        llm_over = {k[4:]: options.pop(k) for k in list(options) if k.startswith("llm.")}
-        cell = {**base, "strategy_options": options}
-        if llm_over:
-            if not uses_llm:
-                raise ConfigError(f"--option {label}.llm.*: {strategy} uses no LLM")
-            cell["llm"] = {**(base.get("llm") or {}), **llm_over}
-        if not uses_llm:
-            cell.pop("llm", None)
-        size = chunk or (1 if uses_llm else 25)
+        cell = strategy_cell(base, label, strategies)
+        size = chunk or (1 if STRATEGIES.get(strategy).uses_llm else 25)
         for dataset in datasets:
             for budget in budgets:
                 prepare(make_config({**cell, "strategy": strategy, "dataset": dataset, "budget": budget}))
@@ -106,6 +97,29 @@ def bench_datasets(space: str, datasets: str | None) -> list[str | None]:
     return list(names) if names else [table_datasets().get(space, (None,))[0]]
 
 
+def strategy_cell(base: dict[str, Any], label: str, labels: list[str]) -> dict[str, Any]:
+    """The run config (before ``make_config``) of one strategy of a multi-strategy command
+    (``bench``, ``supernet compare``): ``base`` with that strategy's options picked out of
+    ``strategy_options`` (see :func:`strategy_options`), its ``llm.*`` options merged into the
+    ``llm`` section, and no ``llm`` section for a strategy that uses no LLM. ``label`` is a
+    strategy name or a variant ``strategy@name``; ``labels`` are all of the command's."""
+    from .errors import ConfigError
+    from .strategies import STRATEGIES
+
+    strategy = label.partition("@")[0]
+    uses_llm = STRATEGIES.get(strategy).uses_llm
+    options = strategy_options(base.get("strategy_options", {}), label, labels)
+    llm_over = {k[4:]: options.pop(k) for k in list(options) if k.startswith("llm.")}
+    cell = {**base, "strategy_options": options}
+    if llm_over:
+        if not uses_llm:
+            raise ConfigError(f"--option {label}.llm.*: {strategy} uses no LLM")
+        cell["llm"] = {**(base.get("llm") or {}), **llm_over}
+    if not uses_llm:
+        cell.pop("llm", None)
+    return cell
+
+
 def strategy_options(options: dict[str, Any], strategy: str, strategies: list[str]) -> dict[str, Any]:
     """Options for one strategy of a bench: ``key`` applies to all, ``name.key`` to ``name`` only.
 
@@ -120,7 +134,7 @@ def strategy_options(options: dict[str, Any], strategy: str, strategies: list[st
         elif name not in strategies:
             from .errors import ConfigError
 
-            raise ConfigError(f"--option {key}: {name!r} is not one of the benchmarked strategies ({', '.join(strategies)})")
+            raise ConfigError(f"--option {key}: {name!r} is not one of this command's strategies ({', '.join(strategies)})")
         elif name == strategy:
             out[rest] = value
     return out

@@ -7,13 +7,16 @@ unknown keys fail and name the valid ones. The resolved config is stored with th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .constraints import POLICIES, Constraint
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .llm.base import LLMSettings
 
 
 #: Version of the run-config format. A config (YAML file or stored with a run) from a newer
@@ -72,6 +75,8 @@ class RunConfig(BaseModel):
     batch_size: Optional[int] = Field(None, ge=1, description="proposals asked per round (default: the strategy's own, e.g. CoLLM's n_max; 1 for rs/rea/ls); raise it to use parallel workers")
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="where evaluations run")
 
+    _llm: Any = PrivateAttr(default=None)  # the llm section typed (LLMSettings), see llm_settings()
+
     @field_validator("space")
     @classmethod
     def _resolve_space_file(cls, v: str) -> str:
@@ -87,14 +92,32 @@ class RunConfig(BaseModel):
             Constraint.parse(text)
         return v
 
-    @field_validator("llm")
-    @classmethod
-    def _check_llm(cls, v: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-        if v is None:
-            return v
-        from .llm_check import check_llm_section
+    @model_validator(mode="after")
+    def _type_llm(self) -> "RunConfig":
+        """The ``llm`` section is validated once, here, into :class:`~llmnas.llm.LLMSettings`
+        (:meth:`llm_settings`); the dict itself is what is stored, as the user gave it."""
+        if self.llm is not None:
+            from .llm_check import check_llm_section
 
-        return check_llm_section(v)
+            try:
+                self._llm = check_llm_section(self.llm)
+            except ValueError as exc:
+                raise ValueError(f"llm: {exc}") from None
+        return self
+
+    def llm_settings(self) -> "LLMSettings":
+        """The typed ``llm`` section (the defaults when the config has none)."""
+        if self._llm is None:
+            from .llm.base import LLMSettings
+
+            self._llm = LLMSettings()
+        return self._llm
+
+    def with_llm(self, other: "RunConfig") -> "RunConfig":
+        """This config with ``other``'s ``llm`` section (dict and typed settings together)."""
+        out = self.model_copy(update={"llm": other.llm})
+        out._llm = other._llm
+        return out
 
     @model_validator(mode="after")
     def _default_dataset(self) -> "RunConfig":
@@ -113,7 +136,7 @@ def validation_message(err: ValidationError, where: str = "config", fields: Any 
     """One line from a pydantic error: the key, the problem, the fix. ``fields``: the valid
     keys of the model validated (default: the run config's, or the executor's)."""
     e = err.errors()[0]
-    loc = ".".join(str(p) for p in e["loc"]) or "top level"
+    loc = ".".join(str(p) for p in e["loc"])
     if e["type"] == "extra_forbidden":
         if fields is None:
             fields = ExecutorSettings.model_fields if loc.startswith("executor.") else RunConfig.model_fields
@@ -124,7 +147,7 @@ def validation_message(err: ValidationError, where: str = "config", fields: Any 
     got = e.get("input")
     shown = f" (got {got!r})" if got is not None and not isinstance(got, (dict, list)) else ""
     msg = str(e["msg"]).removeprefix("Value error, ")
-    return f"{where}: {loc}: {msg}{shown}"
+    return f"{where}: {loc}: {msg}{shown}" if loc else f"{where}: {msg}{shown}"
 
 
 def check_config_version(data: dict[str, Any], where: str = "config") -> None:

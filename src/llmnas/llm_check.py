@@ -7,7 +7,10 @@ stored with the run, nor echoed to the terminal.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .llm.base import LLMSettings
 
 SECRET_WORDS = ("api_key", "apikey", "key", "token", "secret", "password", "authorization", "bearer")
 
@@ -26,8 +29,8 @@ def _secret_keys(obj: Any, where: str = "llm") -> list[str]:
     return found
 
 
-def check_llm_section(llm: dict[str, Any]) -> dict[str, Any]:
-    """``llm`` unchanged when it is valid :class:`~llmnas.llm.LLMSettings`; else ValueError."""
+def check_llm_section(llm: dict[str, Any]) -> "LLMSettings":
+    """``llm`` typed as :class:`~llmnas.llm.LLMSettings` when it is valid; else ValueError."""
     import pydantic
 
     from .llm.base import LLMSettings
@@ -37,11 +40,10 @@ def check_llm_section(llm: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"{secrets[0].removeprefix('llm.')} would store a secret in the run; put the key in an environment variable "
                          "and give its NAME as llm.api_key_env (or --llm-api-key-env)")
     try:
-        LLMSettings.model_validate(llm)
+        return LLMSettings.model_validate(llm)
     except pydantic.ValidationError as exc:
         e = exc.errors()[0]
         loc = ".".join(str(p) for p in e["loc"])
         if e["type"] == "extra_forbidden":
             raise ValueError(f"unknown key {loc!r} (valid keys: {', '.join(LLMSettings.model_fields)})") from None
         raise ValueError(f"{loc}: {e['msg']}") from None
-    return llm

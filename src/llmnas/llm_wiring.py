@@ -57,12 +57,12 @@ def llm_settings(cfg_llm: dict[str, Any] | None):  # type: ignore[no-untyped-def
         raise ConfigError(f"llm.{'.'.join(map(str, e['loc']))}: {e['msg']} (valid keys: {', '.join(LLMSettings.model_fields)})") from None
 
 
-def make_run_client(cfg_llm: dict[str, Any] | None, store: Store, study_id: int, resume_from: tuple[int, str] | None):
-    """The client for a run; ``resume_from`` = (round, phase) of the interrupted step, whose
-    recorded calls are served again before the live model is asked anything."""
+def make_run_client(settings: Any, store: Store, study_id: int, resume_from: tuple[int, str] | None):
+    """The client for a run from its typed settings (``RunConfig.llm_settings()``);
+    ``resume_from`` = (round, phase) of the interrupted step, whose recorded calls are served
+    again before the live model is asked anything."""
     from .llm import make_client
 
-    settings = llm_settings(cfg_llm)
     sink = StoreSink(store, study_id)
     if settings.backend == "replay":
         return make_client(settings, sink=sink, replay=load_recorded_calls), sink

@@ -50,5 +50,5 @@ def check_load_if_exists(cfg: RunConfig, info: StudyInfo) -> RunConfig:
                           f"says {show(ours)}; drop those settings to continue it, or pick another --study{hint}")
     if cfg.llm is not None and _answer_settings(redact_all(cfg.llm)) == _answer_settings(stored.llm):
         # this session's URL (with its credentials) and its threads, timeouts and retries
-        stored = stored.model_copy(update={"llm": cfg.llm})
+        stored = stored.with_llm(cfg)
     return stored

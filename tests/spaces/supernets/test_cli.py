@@ -61,6 +61,9 @@ def test_compare_and_rank_check(trained):
                 "--option", "supernet-ea.top_k=2", "--out", "cmp.sqlite", "-q", cwd=root)
     assert r.returncode == 0, r.stderr
     assert "rs" in r.stdout and "supernet-ea" in r.stdout and "best val acc" in r.stdout
+    r = run_cli("supernet", "compare", "--supernet", "spos.pt", "--runs", "rs:6,supernet-ea:9", "--option",
+                "supernet-ae.top_k=2", "--out", "cmp.sqlite", "-q", cwd=root)  # a typo in an option's strategy
+    assert r.returncode == 2 and "'supernet-ae' is not one of this command's strategies" in r.stderr, r.stderr
     r = run_cli("supernet", "rank-check", "--supernet", "spos.pt", "--subnets", "3", "--steps", "5",
                 "--val-images", "200", "--out", "rank.json", cwd=root)
     assert r.returncode == 0, r.stderr

@@ -151,13 +151,69 @@ def rank_check_cmd(
     ui.console.print(f"wall {wall:.1f} s this run" + (f"; rows in {out}" if out else ""))
 
 
+def _parse_runs(runs: str) -> list[tuple[str, int, str]]:
+    """``--runs`` items STRATEGY:BUDGET[:LABEL] as (strategy, budget, study suffix)."""
+    from ...errors import ConfigError
+
+    pairs = []
+    for item in [s.strip() for s in runs.split(",") if s.strip()]:
+        parts = [p.strip() for p in item.split(":")]
+        try:
+            if len(parts) not in (2, 3):
+                raise ValueError
+            pairs.append((parts[0], int(parts[1]), "-".join(parts[1:])))
+        except ValueError:
+            raise ConfigError(f"--runs item {item!r} must look like STRATEGY:BUDGET or STRATEGY:BUDGET:LABEL, "
+                              f"e.g. collm:250") from None
+    if not pairs:
+        raise ConfigError("--runs names no run; give STRATEGY:BUDGET items, e.g. collm:250,supernet-ea:1000")
+    return pairs
+
+
+def _compare_row(out: Path, name: str, budget: int, study: str) -> dict[str, Any]:
+    """One row of the comparison, read from the run store."""
+    from ...runner import summarize
+    from ...store import Store
+
+    with Store(out, create=False) as st:
+        info = st.get_study(study)
+        trials = st.trials(info.id)
+        llm_tot = st.llm_totals(info.id)
+        summary = summarize(st, info, trials)
+        wall = st.session_seconds(info.id)
+    evaluated = [t for t in trials if t.status == "ok"]
+    best = summary.best
+    return {
+        "strategy": name, "budget": budget, "evaluated": len(evaluated), "status": summary.stop_reason,
+        "over": sum(1 for t in evaluated if not t.feasible),
+        "best": None if best is None else best.signal, "flops": None if best is None else best.metrics.get("flops"),
+        "params": None if best is None else best.metrics.get("params"),
+        "eval_s": sum(t.eval_seconds for t in trials),
+        "llm_calls": int(llm_tot["calls"]), "llm_s": float(llm_tot["llm_seconds"]), "study_s": wall,
+        "arch": None if best is None else best.arch,
+    }
+
+
+def _compare_table(rows: list[dict[str, Any]], title: str) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in ("strategy", "status", "evaluations", "over budget", "best val acc %", "its MFLOPs", "its params", "eval s", "LLM calls", "LLM s", "search s (active)"):
+        t.add_column(col, justify="left" if col == "strategy" else "right")
+    for r in rows:
+        t.add_row(r["strategy"], r["status"], str(r["evaluated"]), str(r["over"]), "-" if r["best"] is None else f"{r['best']:.2f}",
+                  "-" if r["flops"] is None else f"{r['flops'] / 1e6:.3f}", "-" if r["params"] is None else f"{int(r['params']):,}",
+                  f"{r['eval_s']:.1f}", str(r["llm_calls"]), f"{r['llm_s']:.1f}", f"{r['study_s']:.1f}")
+    return t
+
+
 @app.command("compare")
 def compare_cmd(
     supernet: Path = typer.Option(..., "--supernet", help="Trained supernet checkpoint."),
     runs: str = typer.Option("collm:250,supernet-ea:1000", help="STRATEGY:BUDGET[:LABEL], comma-separated; the study is STRATEGY-BUDGET[-LABEL]."),
     constraint: List[str] = typer.Option([], "--constraint", "-c", help="e.g. 'flops_M <= 1.5' (same for every run)."),
     seed: int = typer.Option(0),
-    option: List[str] = typer.Option([], "--option", "-o", help="NAME.KEY=VALUE strategy option, e.g. collm.fallback=top-up."),
+    option: List[str] = typer.Option([], "--option", "-o", help="Strategy option: KEY=VALUE for every run, NAME.KEY=VALUE for strategy NAME only (e.g. collm.fallback=top-up); NAME.llm.KEY=VALUE sets that strategy's LLM setting."),
     space_option: List[str] = typer.Option([], "--space-option", help="Evaluator option, e.g. val_images=1000."),
     out: Path = typer.Option(Path("runs/compare.sqlite"), "--out", help="Run store; one study per strategy."),
     report_only: bool = typer.Option(False, "--report-only", help="Print the table of the studies already in --out (finished or not), run nothing."),
@@ -173,39 +229,21 @@ def compare_cmd(
     Each run is a study in --out; a killed comparison continues where it stopped when run again.
     """
     _torch()
-    from rich.table import Table
-
     from ...api import start
+    from ...bench import strategy_cell
     from ...config import make_config
-    from ...errors import ConfigError
-    from ...runner import summarize
-    from ...store import Store
     from .core import load_checkpoint
 
     ck = load_checkpoint(supernet)
-    pairs = []
-    for item in [s.strip() for s in runs.split(",") if s.strip()]:
-        parts = [p.strip() for p in item.split(":")]
-        try:
-            if len(parts) not in (2, 3):
-                raise ValueError
-            pairs.append((parts[0], int(parts[1]), "-".join(parts[1:])))
-        except ValueError:
-            raise ConfigError(f"--runs item {item!r} must look like STRATEGY:BUDGET or STRATEGY:BUDGET:LABEL, "
-                              f"e.g. collm:250") from None
-    opts = ui.parse_kv(option, "--option")
-    sopts = {"supernet": str(supernet), **ui.parse_kv(space_option, "--space-option")}
-    llm_cfg = ui.llm_config_from_flags(None, llm, llm_model, llm_base_url, llm_api_key_env, llm_option)
+    pairs = _parse_runs(runs)
+    base = ui.config_from_flags({"space": ck["space"], "space_options": {"supernet": str(supernet)}}, {"seed": seed},
+                                constraints=constraint, options=option, space_options=space_option,
+                                llm=(llm, llm_model, llm_base_url, llm_api_key_env, llm_option))
+    names = sorted({name for name, _, _ in pairs})
+    configs = [make_config({**strategy_cell(base, name, names), "strategy": name, "budget": budget}, where="option")
+               for name, budget, _ in pairs]  # every run's config is checked before the first starts
     rows = []
-    for name, budget, suffix in pairs:
-        mine = {k.split(".", 1)[1]: v for k, v in opts.items() if k.startswith(name + ".")}
-        data: dict[str, Any] = {"space": ck["space"], "strategy": name, "budget": budget, "seed": seed,
-                                "constraints": list(constraint), "space_options": sopts, "strategy_options": mine}
-        from ...strategies import STRATEGIES
-
-        if STRATEGIES.get(name).uses_llm and llm_cfg is not None:
-            data["llm"] = llm_cfg
-        cfg = make_config(data, where="option")
+    for cfg, (name, budget, suffix) in zip(configs, pairs):
         study = f"{name}-{suffix}"
         if not report_only:
             run = start(cfg, out, study, load_if_exists=True)
@@ -213,31 +251,9 @@ def compare_cmd(
                 ui.run_with_progress(run, quiet)
             finally:
                 run.store.close()
-        with Store(out, create=False) as st:
-            info = st.get_study(study)
-            trials = st.trials(info.id)
-            llm_tot = st.llm_totals(info.id)
-            summary = summarize(st, info, trials)
-            wall = st.session_seconds(info.id)
-        evaluated = [t for t in trials if t.status == "ok"]
-        over = sum(1 for t in evaluated if not t.feasible)
-        best = summary.best
-        rows.append({
-            "strategy": name, "budget": budget, "evaluated": len(evaluated), "over": over, "status": summary.stop_reason,
-            "best": None if best is None else best.signal, "flops": None if best is None else best.metrics.get("flops"),
-            "params": None if best is None else best.metrics.get("params"),
-            "eval_s": sum(t.eval_seconds for t in trials),
-            "llm_calls": int(llm_tot["calls"]), "llm_s": float(llm_tot["llm_seconds"]), "study_s": wall,
-            "arch": None if best is None else best.arch,
-        })
-    t = Table(title=f"{ck['space']} supernet ({ck['data']['dataset']}), constraint: {', '.join(constraint) or 'none'}, seed {seed}")
-    for col in ("strategy", "status", "evaluations", "over budget", "best val acc %", "its MFLOPs", "its params", "eval s", "LLM calls", "LLM s", "search s (active)"):
-        t.add_column(col, justify="left" if col == "strategy" else "right")
-    for r in rows:
-        t.add_row(r["strategy"], r["status"], str(r["evaluated"]), str(r["over"]), "-" if r["best"] is None else f"{r['best']:.2f}",
-                  "-" if r["flops"] is None else f"{r['flops'] / 1e6:.3f}", "-" if r["params"] is None else f"{int(r['params']):,}",
-                  f"{r['eval_s']:.1f}", str(r["llm_calls"]), f"{r['llm_s']:.1f}", f"{r['study_s']:.1f}")
-    ui.console.print(t)
+        rows.append(_compare_row(out, name, budget, study))
+    ui.console.print(_compare_table(rows, f"{ck['space']} supernet ({ck['data']['dataset']}), constraint: "
+                                          f"{', '.join(constraint) or 'none'}, seed {seed}"))
     for r in rows:
         ui.console.print(f"{r['strategy']}: best {json.dumps(r['arch'])}")
     ui.console.print(f"store: {out} (studies {', '.join(f'{n}-{x}' for n, _, x in pairs)}); `llmnas retrain {out} --study NAME` trains one from scratch")

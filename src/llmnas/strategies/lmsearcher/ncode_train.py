@@ -23,7 +23,7 @@ import csv
 import json
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -32,8 +32,9 @@ import pydantic
 
 from ...errors import ConfigError, DataError
 from .finetune.data import file_sha256
-from .checkpoints import check_resume, latest_checkpoint, loss_progress, restore_training_state, write_checkpoint
-from .finetune.train import example_at, lr_factor
+from .checkpoints import write_checkpoint
+from .train_loop import (TrainRun, begin_or_resume, example_at, held_out_split, lr_factor, open_training, optimizer_step,
+                         run_steps)
 from .ncode_model import ModelShape, Step, build_model, collate, featurise, losses, pool_logits
 
 MODEL_FILE, MODEL_META = "model.npz", "model.json"
@@ -87,13 +88,7 @@ def make_ncode_config(**fields: object) -> NCodeTrainConfig:
 
 
 @dataclass
-class NCodeTrainResult:
-    out: Path
-    steps_done: int
-    losses: list[float]
-    val_before: dict[str, float] = field(default_factory=dict)
-    val_after: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
+class NCodeTrainResult(TrainRun):
     finished: bool = False
 
 
@@ -119,12 +114,6 @@ def read_steps(path: Path, shape: ModelShape) -> list[Step]:
     if not out:
         raise DataError(f"training data {path} holds no steps")
     return out
-
-
-def split(steps: list[Step], cfg: NCodeTrainConfig) -> tuple[list[Step], list[Step]]:
-    order = np.random.default_rng([cfg.seed, 7]).permutation(len(steps))
-    n_val = min(cfg.val_examples, len(steps) // 5)
-    return [steps[i] for i in order[:n_val]], [steps[i] for i in order[n_val:]]
 
 
 def evaluate(model: Any, steps: list[Step], torch: Any, device: Any, batch: int = 64) -> dict[str, float]:
@@ -158,17 +147,8 @@ def train_ncode(cfg: NCodeTrainConfig, *, resume: bool = False, console: Any = N
     """Run (or resume) one training; ``stop_after`` stops (checkpointed) after that many steps."""
     say = log or (lambda msg: console.print(msg) if console is not None else None)
     out, data_path = Path(cfg.out), Path(cfg.data)
-    latest = latest_checkpoint(out)
-    if resume and latest is None:
-        raise ConfigError(f"nothing to resume in {out}: it holds no checkpoint; drop --resume to start a new run")
-    if not resume and (latest is not None or (out / "train.json").is_file()):
-        raise ConfigError(f"{out} already holds a training run; pass --resume to continue it, or choose another --out")
     data_sha = file_sha256(data_path) if data_path.is_file() else ""
-    saved = None
-    if resume:
-        assert latest is not None
-        saved = json.loads((latest / "state.json").read_text())
-        check_resume(cfg, saved, data_sha, RESUMABLE)
+    latest, saved = open_training(out, resume, cfg, data_sha, RESUMABLE)
     try:
         import torch
     except ImportError:
@@ -182,7 +162,7 @@ def train_ncode(cfg: NCodeTrainConfig, *, resume: bool = False, console: Any = N
     shape = cfg.shape()
     began_read = time.perf_counter()
     steps_all = read_steps(data_path, shape)
-    val, train_set = split(steps_all, cfg)
+    val, train_set = held_out_split(steps_all, cfg.seed, cfg.val_examples, cfg.data)
     say(f"{len(steps_all)} steps read in {time.perf_counter() - began_read:.1f} s: {len(train_set)} to train on, "
         f"{len(val)} held out")
     torch.manual_seed(cfg.seed)
@@ -190,69 +170,39 @@ def train_ncode(cfg: NCodeTrainConfig, *, resume: bool = False, console: Any = N
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.steps, cfg.warmup))
-    start, loss_hist, rows, elapsed = 0, [], [], 0.0
-    val_before: dict[str, float] = {}
-    if saved is not None and latest is not None:
-        model.load_state_dict(torch.load(latest / "model.pt", weights_only=True))
-        restore_training_state(latest, optimizer, scheduler)
-        start, loss_hist, rows = int(saved["step"]), list(saved["losses"]), list(saved["rows"])
-        val_before, elapsed = dict(saved.get("val_before", {})), float(saved["seconds"])
-        say(f"resumed from {latest} (step {start} of {cfg.steps})")
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        if val:
-            val_before = evaluate(model, val, torch, device)
-            say(f"held-out before training: pick loss {val_before['loss']:.4f}, mean rank {val_before['mean_rank']:.2f}")
+    state = begin_or_resume(
+        out, latest, saved, cfg.steps, optimizer=optimizer, scheduler=scheduler, say=say,
+        load_weights=lambda folder: model.load_state_dict(torch.load(folder / "model.pt", weights_only=True)),
+        validate=(lambda: evaluate(model, val, torch, device)) if val else None,
+        describe=lambda v: f"pick loss {v['loss']:.4f}, mean rank {v['mean_rank']:.2f}")
 
     def checkpoint(step: int) -> Path:
-        state = {"step": step, "losses": loss_hist, "rows": rows, "seconds": elapsed, "config": cfg.model_dump(),
-                 "data_sha256": data_sha, "val_before": val_before}
+        meta = {**state.as_dict(), "config": cfg.model_dump(), "data_sha256": data_sha}
         return write_checkpoint(out, step, lambda folder: torch.save(model.state_dict(), folder / "model.pt"),
-                                optimizer, scheduler, state)
+                                optimizer, scheduler, meta)
 
-    stop_at = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
     n = len(train_set)
-    prog = loss_progress(console, progress)
-    step = start
-    try:
-        with prog:
-            task = prog.add_task("NCode ranker", total=cfg.steps, completed=start,
-                                 loss=loss_hist[-1] if loss_hist else float("nan"))
-            while step < stop_at:
-                began = time.perf_counter()
-                batch = collate([train_set[example_at(step * cfg.batch + j, n, cfg.seed)] for j in range(cfg.batch)],
-                                torch, device)
-                loss, parts = losses(model, batch, cfg.bin_weight)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                lr = optimizer.param_groups[0]["lr"]
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                seconds = time.perf_counter() - began
-                elapsed += seconds
-                loss_hist.append(float(loss.detach()))
-                rows.append([step, loss_hist[-1], parts["pick"], parts["bins"], lr, seconds])
-                prog.update(task, completed=step, loss=loss_hist[-1])
-                if step % cfg.checkpoint_every == 0 or step == stop_at:
-                    checkpoint(step)
-                    if not progress:
-                        window = loss_hist[-cfg.checkpoint_every:]
-                        say(f"step {step}/{cfg.steps}: mean loss {sum(window) / len(window):.4f} over the last "
-                            f"{len(window)} steps, {elapsed:.0f} s")
-    except KeyboardInterrupt:
-        if step > start:
-            say(f"interrupted: step {step} saved in {checkpoint(step)}; continue with --resume")
-        raise
-    result = NCodeTrainResult(out, step, loss_hist, val_before=val_before, seconds=elapsed)
-    if step < cfg.steps:
+
+    def one_step(step: int) -> tuple[float, list[float], float]:
+        batch = collate([train_set[example_at(step * cfg.batch + j, n, cfg.seed)] for j in range(cfg.batch)],
+                        torch, device)
+        loss, parts = losses(model, batch, cfg.bin_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        lr = optimizer_step(optimizer, scheduler, model.parameters())
+        return float(loss.detach()), [parts["pick"], parts["bins"]], lr
+
+    run_steps(state, title="NCode ranker", total=cfg.steps, checkpoint_every=cfg.checkpoint_every,
+              stop_at=cfg.steps if stop_after is None else min(cfg.steps, state.step + stop_after),
+              one_step=one_step, checkpoint=checkpoint, console=console, progress=progress, say=say)
+    result = NCodeTrainResult(out, state.step, state.losses, val_before=state.val_before, seconds=state.seconds)
+    if state.step < cfg.steps:
         return result
     result.val_after = evaluate(model, val, torch, device) if val else {}
     if val:
         say(f"held-out after training: pick loss {result.val_after['loss']:.4f}, mean rank "
             f"{result.val_after['mean_rank']:.2f}, top-1 {result.val_after['top1']:.0%}")
-    _finish(cfg, out, model, data_sha, result, rows, len(train_set), len(val), device)
+    _finish(cfg, out, model, data_sha, result, state.rows, len(train_set), len(val), device)
     result.finished = True
     return result
 

@@ -13,7 +13,7 @@ from llmnas.errors import ConfigError, DataError
 from llmnas.strategies.lmsearcher.finetune.config import make_config
 from llmnas.strategies.lmsearcher.finetune.data import read_conversations
 from llmnas.strategies.lmsearcher.finetune.presets import PRESETS, get_preset
-from llmnas.strategies.lmsearcher.finetune.train import example_at, lr_factor
+from llmnas.strategies.lmsearcher.train_loop import example_at, lr_factor
 from llmnas.llm.models import read_gguf_metadata
 
 

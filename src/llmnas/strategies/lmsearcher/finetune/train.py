@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import platform
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ....errors import ConfigError, DataError
-from ..checkpoints import check_resume, latest_checkpoint, loss_progress, restore_training_state, write_checkpoint
+from ....errors import ConfigError
+from ..checkpoints import write_checkpoint
+from ..train_loop import (TrainRun, begin_or_resume, example_at, held_out_split, lr_factor, open_training, optimizer_step,
+                          run_steps)
 from .config import RESUMABLE, TrainConfig
 from .data import (IGNORE, Example, file_sha256, load_examples,
                                   read_conversations)
@@ -36,49 +36,12 @@ from .data import (IGNORE, Example, file_sha256, load_examples,
 
 
 @dataclass
-class TrainResult:
-    """What a finished (or stopped) run produced."""
+class TrainResult(TrainRun):
+    """What a finished (or stopped) LoRA run produced."""
 
-    out: Path
-    steps_done: int
-    losses: list[float]
-    val_before: dict[str, float] = field(default_factory=dict)
-    val_after: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
     resumed_from: int | None = None
     adapter_gguf: Path | None = None  # None when the run stopped before its last step
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-def split(examples: list[Example], cfg: TrainConfig) -> tuple[list[Example], list[Example]]:
-    """Held-out validation examples and training examples (a seeded shuffle)."""
-    import numpy as np
-
-    order = np.random.default_rng([cfg.seed, 7]).permutation(len(examples))
-    n_val = min(cfg.val_examples, len(examples) // 5)
-    val = [examples[i] for i in order[:n_val]]
-    train = [examples[i] for i in order[n_val:]]
-    if len(train) < 1:
-        raise DataError(f"{cfg.data} has too few examples to train on ({len(examples)})")
-    return val, train
-
-
-def example_at(position: int, n: int, seed: int) -> int:
-    """Index of the example used at global micro-step ``position`` (a permutation per epoch)."""
-    import numpy as np
-
-    epoch, offset = divmod(position, n)
-    return int(np.random.default_rng([seed, epoch]).permutation(n)[offset])
-
-
-def lr_factor(step: int, total: int, warmup: float) -> float:
-    """Linear warm-up over ``warmup * total`` steps, then cosine decay to 10 %."""
-    warm = int(round(warmup * total))
-    if step < warm:
-        return (step + 1) / warm
-    span = max(1, total - warm)
-    progress = min(1.0, (step - warm) / span)
-    return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def answer_loss(model: Any, example: Example, device: Any, autocast: Any) -> tuple[Any, Any]:
@@ -130,18 +93,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progre
     data_path = Path(cfg.data)
     conversations = read_conversations(data_path)  # a bad file fails before the slow model load
     data_sha = file_sha256(data_path)
-    latest = latest_checkpoint(out)
-    if resume and latest is None:
-        raise ConfigError(f"nothing to resume in {out}: it holds no checkpoint; drop --resume "
-                          "to start a new run")
-    if not resume and (latest is not None or (out / "train.json").is_file()):
-        raise ConfigError(f"{out} already holds a training run; pass --resume to continue it, "
-                          "or choose another --out")
-    saved: dict[str, Any] | None = None
-    if resume:
-        assert latest is not None
-        saved = json.loads((latest / "state.json").read_text())
-        check_resume(cfg, saved, data_sha, RESUMABLE)
+    latest, saved = open_training(out, resume, cfg, data_sha, RESUMABLE)
     resolve_base(cfg.base, cfg.cache_dir)  # a bad name fails before the slow imports
 
     require_finetune_deps()
@@ -157,7 +109,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progre
     say(f"base {base.resolved.name} loaded in {base.load_s:.1f} s"
         f"{' (cached checkpoint)' if base.from_cache else ''}")
     examples, dropped = load_examples(data_path, base.tokenizer, cfg.max_tokens, conversations)
-    val, train_set = split(examples, cfg)
+    val, train_set = held_out_split(examples, cfg.seed, cfg.val_examples, cfg.data)
     if dropped:
         say(f"left out {dropped} examples longer than {cfg.max_tokens} tokens")
 
@@ -176,83 +128,46 @@ def train(cfg: TrainConfig, *, resume: bool = False, console: Any = None, progre
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, cfg.steps, cfg.warmup))
 
-    start = 0
-    losses: list[float] = []
-    rows: list[list[float]] = []
-    val_before: dict[str, float] = {}
-    elapsed = 0.0
-    if saved is not None and latest is not None:
-        from safetensors.torch import load_file
+    from safetensors.torch import load_file
 
-        set_peft_model_state_dict(model, load_file(str(latest / "adapter.safetensors")))
-        restore_training_state(latest, optimizer, scheduler)
-        start, losses, rows = int(saved["step"]), list(saved["losses"]), list(saved["rows"])
-        val_before, elapsed = dict(saved.get("val_before", {})), float(saved["seconds"])
-        say(f"resumed from {latest} (step {start} of {cfg.steps})")
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        if val:
-            val_before = evaluate(model, val, device, autocast)
-            say(f"held-out before training: loss {val_before['loss']:.4f}, exact answer "
-                f"{val_before['exact']:.0%} of {len(val)}")
+    state = begin_or_resume(
+        out, latest, saved, cfg.steps, optimizer=optimizer, scheduler=scheduler, say=say,
+        load_weights=lambda folder: set_peft_model_state_dict(model, load_file(str(folder / "adapter.safetensors"))),
+        validate=(lambda: evaluate(model, val, device, autocast)) if val else None,
+        describe=lambda v: f"loss {v['loss']:.4f}, exact answer {v['exact']:.0%} of {len(val)}")
+    start = state.step
 
     def checkpoint(step: int) -> Path:
-        state = {"step": step, "losses": losses, "rows": rows, "seconds": elapsed,
-                 "config": cfg.model_dump(), "data_sha256": data_sha, "val_before": val_before,
-                 "base_sha256": base.resolved.sha256}
-        return write_checkpoint(out, step, lambda folder: _save_adapter(model, folder), optimizer, scheduler, state)
+        meta = {**state.as_dict(), "config": cfg.model_dump(), "data_sha256": data_sha,
+                "base_sha256": base.resolved.sha256}
+        return write_checkpoint(out, step, lambda folder: _save_adapter(model, folder), optimizer, scheduler, meta)
 
-    stop_at = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
     n_train = len(train_set)
-    prog = loss_progress(console, progress)
-    step = start
-    try:
-        with prog:
-            task = prog.add_task("LoRA fine-tuning", total=cfg.steps, completed=start,
-                                 loss=losses[-1] if losses else float("nan"))
-            while step < stop_at:
-                began = time.perf_counter()
-                batch = [train_set[example_at(step * cfg.grad_accum + j, n_train, cfg.seed)]
-                         for j in range(cfg.grad_accum)]
-                tokens = sum(e.answer_tokens for e in batch)
-                optimizer.zero_grad(set_to_none=True)
-                total = 0.0
-                for example in batch:
-                    loss, _ = answer_loss(model, example, device, autocast)
-                    (loss / tokens).backward()
-                    total += float(loss.detach())
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                lr = optimizer.param_groups[0]["lr"]
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                seconds = time.perf_counter() - began
-                elapsed += seconds
-                losses.append(total / tokens)
-                rows.append([step, total / tokens, lr, seconds])
-                prog.update(task, completed=step, loss=losses[-1])
-                if step % cfg.checkpoint_every == 0 or step == stop_at:
-                    checkpoint(step)
-                    if not progress:
-                        window = losses[-cfg.checkpoint_every:]
-                        say(f"step {step}/{cfg.steps}: mean loss {sum(window) / len(window):.4f} "
-                            f"over the last {len(window)} steps, {elapsed:.0f} s")
-    except KeyboardInterrupt:
-        if step > start:
-            path = checkpoint(step)
-            say(f"interrupted: step {step} saved in {path}; continue with --resume")
-        raise
 
-    result = TrainResult(out, step, losses, val_before=val_before, seconds=elapsed,
+    def one_step(step: int) -> tuple[float, list[float], float]:
+        batch = [train_set[example_at(step * cfg.grad_accum + j, n_train, cfg.seed)] for j in range(cfg.grad_accum)]
+        tokens = sum(e.answer_tokens for e in batch)
+        optimizer.zero_grad(set_to_none=True)
+        total = 0.0
+        for example in batch:
+            loss, _ = answer_loss(model, example, device, autocast)
+            (loss / tokens).backward()
+            total += float(loss.detach())
+        return total / tokens, [], optimizer_step(optimizer, scheduler, params)
+
+    run_steps(state, title="LoRA fine-tuning", total=cfg.steps, checkpoint_every=cfg.checkpoint_every,
+              stop_at=cfg.steps if stop_after is None else min(cfg.steps, start + stop_after),
+              one_step=one_step, checkpoint=checkpoint, console=console, progress=progress, say=say)
+    result = TrainResult(out, state.step, state.losses, val_before=state.val_before, seconds=state.seconds,
                          resumed_from=start if saved is not None else None)
-    if step < cfg.steps:
+    if state.step < cfg.steps:
         return result
     result.val_after = evaluate(model, val, device, autocast) if val else {}
     if val:
         say(f"held-out after training: loss {result.val_after['loss']:.4f}, exact answer "
             f"{result.val_after['exact']:.0%} of {len(val)}")
     result.adapter_gguf, result.summary = _finish(cfg, out, model, base, data_sha, result,
-                                                  rows, len(train_set), len(val), dropped, device)
+                                                  state.rows, len(train_set), len(val), dropped, device)
     say(f"adapter written: {result.adapter_gguf} ({result.adapter_gguf.stat().st_size:,} bytes); "
         f"use it with --llm-model {out}")
     return result
