@@ -64,14 +64,9 @@ def train_cmd(
     if preset in NCODE_PRESETS:
         from ..ncode_cli import train_ncode_preset
 
-        lora_only = {"--data": data, "--base": base, "--grad-accum": grad_accum, "--rank": rank,
-                     "--alpha": alpha, "--dropout": dropout, "--targets": targets,
-                     "--last-layers": last_layers, "--max-tokens": max_tokens}
-        given_lora = [k for k, v in lora_only.items() if v is not None]
-        if given_lora:
-            raise ConfigError(f"{', '.join(given_lora)}: LoRA options; preset {preset} trains the "
-                              "NCode ranker model (its options: --steps --batch --lr --warmup --seed "
-                              "--val-examples --checkpoint-every --device --threads --resume)")
+        _refuse_lora_options(preset, {"--data": data, "--base": base, "--grad-accum": grad_accum, "--rank": rank,
+                                      "--alpha": alpha, "--dropout": dropout, "--targets": targets,
+                                      "--last-layers": last_layers, "--max-tokens": max_tokens})
         train_ncode_preset(preset, out, {"steps": steps, "batch": batch, "lr": lr, "warmup": warmup,
                                          "seed": seed, "val_examples": val_examples,
                                          "checkpoint_every": checkpoint_every, "device": device,
@@ -80,7 +75,6 @@ def train_cmd(
     if batch is not None:
         raise ConfigError("--batch is an option of the NCode ranker presets; LoRA uses --grad-accum")
 
-    from .config import make_config
     from .train import train
 
     given: dict[str, Any] = {
@@ -92,32 +86,59 @@ def train_cmd(
     }
     overrides = {k: v for k, v in given.items() if v is not None}
     console = Console(stderr=True)
-    if preset is not None:
-        if data is not None:
-            raise ConfigError("--preset writes its own data into --out; drop --data (or drop "
-                              "--preset and give every setting)")
-        from .presets import get_preset, prepare
+    cfg, recipe = _lora_config(preset, data, out, overrides, console)
+    result = train(cfg, resume=resume, console=console, progress=not quiet)
+    if recipe is not None and result.adapter_gguf is not None:
+        _write_card(recipe, out, overrides)
+    _print_result(result, cfg)
 
-        recipe = get_preset(preset)
-        console.print(f"preset {recipe.name}: {recipe.description}")
-        console.print(f"data: {recipe.data_command(out + '/data.jsonl')}")
-        cfg = prepare(recipe, out, overrides)
-    else:
+
+def _refuse_lora_options(preset: str, lora_only: dict[str, Any]) -> None:
+    """An NCode preset trains no LoRA adapter: the LoRA flags given are one error."""
+    given_lora = [k for k, v in lora_only.items() if v is not None]
+    if given_lora:
+        raise ConfigError(f"{', '.join(given_lora)}: LoRA options; preset {preset} trains the "
+                          "NCode ranker model (its options: --steps --batch --lr --warmup --seed "
+                          "--val-examples --checkpoint-every --device --threads --resume)")
+
+
+def _lora_config(preset: Optional[str], data: Optional[str], out: str, overrides: dict[str, Any],
+                 console: Any) -> tuple[Any, Any]:
+    """(the training config, the preset's recipe or None) from --preset or --data plus the flags."""
+    from .config import make_config
+
+    if preset is None:
         if data is None:
             raise ConfigError("give --data FILE.jsonl (write one with llmnas lmsearcher "
                               "make-data) or --preset shipped-ranker")
-        cfg = make_config(data=data, out=out, **overrides)
-    result = train(cfg, resume=resume, console=console, progress=not quiet)
-    if preset is not None and result.adapter_gguf is not None:
-        from pathlib import Path
+        return make_config(data=data, out=out, **overrides), None
+    if data is not None:
+        raise ConfigError("--preset writes its own data into --out; drop --data (or drop "
+                          "--preset and give every setting)")
+    from .presets import get_preset, prepare
 
-        from .card import render_card
+    recipe = get_preset(preset)
+    console.print(f"preset {recipe.name}: {recipe.description}")
+    console.print(f"data: {recipe.data_command(out + '/data.jsonl')}")
+    return prepare(recipe, out, overrides), recipe
 
-        extra = "".join(f" --{k.replace('_', '-')} {','.join(v) if isinstance(v, list) else v}"
-                        for k, v in overrides.items())
-        Path(out, "CARD.md").write_text(render_card(
-            Path(out), name=recipe.name, data_command=recipe.data_command(f"{out}/data.jsonl"),
-            command=f"llmnas lmsearcher train --preset {recipe.name} --out {out}{extra}"))
+
+def _write_card(recipe: Any, out: str, overrides: dict[str, Any]) -> None:
+    """CARD.md of a preset's adapter, with the command that made it."""
+    from pathlib import Path
+
+    from .card import render_card
+
+    extra = "".join(f" --{k.replace('_', '-')} {','.join(v) if isinstance(v, list) else v}"
+                    for k, v in overrides.items())
+    Path(out, "CARD.md").write_text(render_card(
+        Path(out), name=recipe.name, data_command=recipe.data_command(f"{out}/data.jsonl"),
+        command=f"llmnas lmsearcher train --preset {recipe.name} --out {out}{extra}"))
+
+
+def _print_result(result: Any, cfg: Any) -> None:
+    from rich.console import Console
+
     out_console = Console()
     if result.adapter_gguf is None:
         out_console.print(f"stopped at step {result.steps_done} of {cfg.steps}; continue with "
