@@ -29,7 +29,8 @@ from llmnas.llm.openai_compat import OpenAITransport
 XLLAMACPP_PIN = "xllamacpp==2026.10.11549"
 _LOCK = threading.Lock()
 _RUNNING: dict[tuple, "EmbeddedServer"] = {}  # one per (model file, adapter, n_ctx, threads, slots)
-IDLE_LOAD = 0.5  # 1-minute load average below which the machine counts as otherwise idle
+IDLE_BUSY = 0.5  # cores kept busy by other work below which the machine counts as otherwise idle
+BUSY_SAMPLE_S = 0.5  # how long default_threads watches the CPUs
 
 
 @dataclass
@@ -81,23 +82,81 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def default_threads(load: float | None = None) -> int:
-    """Every usable core when the machine is otherwise idle, else one fewer (at most 8).
+def _affinity() -> set[int] | None:
+    try:
+        return set(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return None
+
+
+def cpu_times(stat_text: str | None = None, cpus: set[int] | None = None) -> tuple[float, float] | None:
+    """(busy, total) CPU time in clock ticks, summed over the per-CPU lines of ``/proc/stat``
+    (or ``stat_text``) for ``cpus`` (every CPU when None); None where there is no such file
+    (not Linux) or no matching line."""
+    if stat_text is None:
+        try:
+            with open("/proc/stat", encoding="ascii") as fh:
+                stat_text = fh.read()
+        except OSError:
+            return None
+    busy = total = 0.0
+    found = False
+    for line in stat_text.splitlines():
+        fields = line.split()
+        if not fields or not fields[0].startswith("cpu") or not fields[0][3:].isdigit():
+            continue
+        if cpus is not None and int(fields[0][3:]) not in cpus:
+            continue
+        ticks = [float(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal
+        total += sum(ticks)
+        busy += sum(ticks) - ticks[3] - ticks[4]
+        found = True
+    return (busy, total) if found else None
+
+
+def busy_cores(interval_s: float = BUSY_SAMPLE_S) -> float | None:
+    """How many of this process's usable cores other work keeps busy *now*: their busy share
+    over ``interval_s`` (this process sleeps meanwhile) times their number. None where it
+    cannot be read."""
+    cpus = _affinity()
+    before = cpu_times(cpus=cpus)
+    if before is None:
+        return None
+    time.sleep(interval_s)
+    after = cpu_times(cpus=cpus)
+    if after is None or after[1] <= before[1]:
+        return None
+    share = (after[0] - before[0]) / (after[1] - before[1])
+    return max(0.0, share) * (len(cpus) if cpus else (os.cpu_count() or 1))
+
+
+def threads_for(cores: int, busy: float) -> int:
+    """Every usable core when other work keeps less than ``IDLE_BUSY`` of a core busy, else
+    one fewer; at least 1, at most 8."""
+    return max(1, min(8, cores if busy < IDLE_BUSY else cores - 1))
+
+
+def default_threads(busy: float | None = None) -> int:
+    """The embedded model's threads when ``n_threads`` is not set (docs/llm.md, "Threads").
 
     llama.cpp's threads meet at a barrier after every operation, so when all cores are busy
     with it, any other busy process stalls generation badly (measured on 2 cores: 1.7 s per
     call idle, >120 s with one competing busy process; 1 thread: 3.3 s either way). So all
-    cores are taken only when the 1-minute load average (``load``, read from the OS when None)
-    is below ``IDLE_LOAD``; ``llmnas bench`` sets ``n_threads`` itself (cores // parallel runs)
-    and ``--llm-option n_threads=N`` overrides both (docs/llm.md, "Threads").
+    cores are taken only when the machine is otherwise idle *now*: ``busy`` cores (sampled
+    from ``/proc/stat`` over ``BUSY_SAMPLE_S`` when None) below ``IDLE_BUSY``. The 1-minute
+    load average, used where ``/proc/stat`` is missing, lags: it stays above 0.5 for a minute
+    or two after a search ends, so a second search started then ran on one of two cores.
+    ``llmnas bench`` sets ``n_threads`` itself (cores // parallel runs) and
+    ``--llm-option n_threads=N`` overrides both.
     """
-    cores = usable_cores()
-    if load is None:
+    if busy is None:
+        busy = busy_cores()
+    if busy is None:
         try:
-            load = os.getloadavg()[0]
+            busy = os.getloadavg()[0]
         except (AttributeError, OSError):  # not on Unix
-            load = float(cores)
-    return max(1, min(8, cores if load < IDLE_LOAD else cores - 1))
+            busy = float(usable_cores())
+    return threads_for(usable_cores(), busy)
 
 
 def release(server: EmbeddedServer) -> None:
