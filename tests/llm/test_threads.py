@@ -50,3 +50,36 @@ def test_a_busy_process_is_seen_at_once():
     assert busy is not None and busy >= 0.7, busy
     if len(os.sched_getaffinity(0)) > 1:
         assert embedded.threads_for(len(os.sched_getaffinity(0)), busy) == len(os.sched_getaffinity(0)) - 1
+
+
+def test_a_running_server_is_shared_without_sampling_again(monkeypatch, tmp_path):
+    """While a server runs, another client that leaves the threads to the rule gets that server:
+    the rule is not asked again (sampling then would count the server's own threads as other
+    work, pick fewer threads and start a second copy of the model)."""
+    from llmnas.llm.base import LLMSettings
+    from llmnas.llm.models import ResolvedModel
+
+    model = ResolvedModel(name="m", path=tmp_path / "m.gguf", sha256=None)
+    started, asked = [], []
+    monkeypatch.setattr(embedded, "resolve_model", lambda name, cache_dir=None: model)
+    monkeypatch.setattr(embedded, "_RUNNING", {})
+
+    def fake_start(model, n_ctx, threads, slots=1, speculative="none"):
+        started.append(threads)
+        return embedded.EmbeddedServer(model, "http://127.0.0.1:1", "t", threads=threads, slots=slots)
+
+    def fake_rule():
+        asked.append(1)
+        return 2 if len(asked) == 1 else 1  # the second answer would differ: the server is busy
+
+    monkeypatch.setattr(embedded, "_start", fake_start)
+    monkeypatch.setattr(embedded, "default_threads", fake_rule)
+    first = embedded.acquire(LLMSettings())
+    second = embedded.acquire(LLMSettings())
+    assert second is first and first.users == 2
+    assert started == [2] and asked == [1]
+    pinned = embedded.acquire(LLMSettings(n_threads=1))  # threads named: its own server
+    assert pinned is not first and started == [2, 1]
+    for server in (first, second, pinned):
+        embedded.release(server)
+    assert embedded._RUNNING == {}

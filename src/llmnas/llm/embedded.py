@@ -28,7 +28,7 @@ from llmnas.llm.openai_compat import OpenAITransport
 
 XLLAMACPP_PIN = "xllamacpp==2026.10.11549"
 _LOCK = threading.Lock()
-_RUNNING: dict[tuple, "EmbeddedServer"] = {}  # one per (model file, adapter, n_ctx, threads, slots)
+_RUNNING: dict[tuple, "EmbeddedServer"] = {}  # one per (model file, adapter, scale, n_ctx, slots, speculative, threads)
 IDLE_BUSY = 0.5  # cores kept busy by other work below which the machine counts as otherwise idle
 BUSY_SAMPLE_S = 0.5  # how long default_threads watches the CPUs
 
@@ -62,9 +62,19 @@ class EmbeddedServer:
 def acquire(settings: LLMSettings) -> EmbeddedServer:
     """Start (or reuse) the server for ``settings.model``; pair each call with :func:`release`."""
     model = resolve_model(settings.model, settings.cache_dir)
+    base = (str(model.path), str(model.adapter or ""), model.adapter_scale, settings.n_ctx,
+            settings.slots, settings.speculative)
+    if not settings.n_threads:
+        # a server already running for this model serves every client that leaves the threads to
+        # the rule; the rule itself watches the CPUs for BUSY_SAMPLE_S, and while that server is
+        # generating it would count the server's own threads as other work
+        with _LOCK:
+            for running_key, running in _RUNNING.items():
+                if running_key[:-1] == base:
+                    running.users += 1
+                    return running
     threads = settings.n_threads or default_threads()
-    key = (str(model.path), str(model.adapter or ""), model.adapter_scale, settings.n_ctx, threads,
-           settings.slots, settings.speculative)
+    key = (*base, threads)
     with _LOCK:
         server = _RUNNING.get(key)
         if server is None:
@@ -74,19 +84,17 @@ def acquire(settings: LLMSettings) -> EmbeddedServer:
         return server
 
 
-def usable_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _affinity() -> set[int] | None:
     try:
         return set(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return None
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    cpus = _affinity()
+    return len(cpus) if cpus else (os.cpu_count() or 1)
 
 
 def cpu_times(stat_text: str | None = None, cpus: set[int] | None = None) -> tuple[float, float] | None:
@@ -149,14 +157,15 @@ def default_threads(busy: float | None = None) -> int:
     ``llmnas bench`` sets ``n_threads`` itself (cores // parallel runs) and
     ``--llm-option n_threads=N`` overrides both.
     """
+    cores = usable_cores()
     if busy is None:
         busy = busy_cores()
     if busy is None:
         try:
             busy = os.getloadavg()[0]
         except (AttributeError, OSError):  # not on Unix
-            busy = float(usable_cores())
-    return threads_for(usable_cores(), busy)
+            busy = float(cores)
+    return threads_for(cores, busy)
 
 
 def release(server: EmbeddedServer) -> None:
