@@ -261,16 +261,42 @@ class Store:
         raise StoreError(f"{self.path} cannot be opened for reading ({last}); check its permissions") from None
 
     # ----- file format -------------------------------------------------------------------
-    def _check_or_init(self, init: bool = True) -> None:
+    def _header(self) -> tuple[int, int, set[str], bool]:
+        """The file's id, schema version, tables and whether it holds a study, read in one
+        snapshot: read one by one, a second creator committing between the reads would show
+        an id of 0 beside a finished schema (a store mistaken for a foreign file)."""
         c = self.conn
-        app_id = c.execute("PRAGMA application_id").fetchone()[0]
-        version = c.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        c.execute("BEGIN")
+        try:
+            app_id = c.execute("PRAGMA application_id").fetchone()[0]
+            version = c.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            used = "studies" in tables and bool(c.execute("SELECT COUNT(*) FROM studies").fetchone()[0])
+        finally:
+            c.execute("COMMIT")
+        return app_id, version, tables, used
+
+    def _check_or_init(self, init: bool = True) -> None:
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                return self._check_or_init_once(init)
+            except sqlite3.OperationalError as exc:
+                # a second creator switching the new file to WAL at the same moment: SQLite
+                # answers "locked" at once there (no busy wait), so try again shortly
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _check_or_init_once(self, init: bool) -> None:
+        c = self.conn
+        app_id, version, tables, used = self._header()
         if not init and version == 0 and (app_id == 0 or not tables):
             raise StoreError(f"{self.path} is not an llmnas run store (no store schema in it); point to a file "
                              "written by llmnas")
-        if app_id in (0, APP_ID) and version == 0 and not (tables - set(_TABLES)) and not (
-                "studies" in tables and c.execute("SELECT COUNT(*) FROM studies").fetchone()[0]):
+        if app_id in (0, APP_ID) and version == 0 and not (tables - set(_TABLES)) and not used:
             # a new file (or one whose creation was cut short by an older llmnas): the id, the
             # tables and the version in one transaction, so a kill or a second creator at any
             # moment leaves either an empty file or a whole store
