@@ -271,9 +271,14 @@ class Store:
             app_id = c.execute("PRAGMA application_id").fetchone()[0]
             version = c.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            used = "studies" in tables and bool(c.execute("SELECT COUNT(*) FROM studies").fetchone()[0])
-        finally:
-            c.execute("COMMIT")
+            # only a version-0 file needs the count (is it a cut-short creation or a used file?)
+            used = version == 0 and "studies" in tables and bool(
+                c.execute("SELECT COUNT(*) FROM studies").fetchone()[0])
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+        c.execute("COMMIT")
         return app_id, version, tables, used
 
     def _check_or_init(self, init: bool = True) -> None:
