@@ -235,7 +235,7 @@ def share_cores(task: Task, workers: int) -> Task:
     llm = task.base.get("llm")
     if workers <= 1 or llm is None or (llm.get("backend") or "embedded") != "embedded" or llm.get("n_threads"):
         return task
-    from .llm.embedded import usable_cores
+    from .executors.base import usable_cores
 
     threads = max(1, usable_cores() // workers)
     return dataclasses.replace(task, base={**task.base, "llm": {**llm, "n_threads": threads}})

@@ -22,6 +22,7 @@ from typing import Any
 
 from llmnas import progress_events
 from llmnas.errors import ConfigError, EndpointError
+from llmnas.executors.base import usable_cores
 from llmnas.llm.base import Completion, LLMSettings, Request
 from llmnas.llm.models import ResolvedModel, resolve_model
 from llmnas.llm.openai_compat import OpenAITransport
@@ -89,12 +90,6 @@ def _affinity() -> set[int] | None:
         return set(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return None
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on."""
-    cpus = _affinity()
-    return len(cpus) if cpus else (os.cpu_count() or 1)
 
 
 def cpu_times(stat_text: str | None = None, cpus: set[int] | None = None) -> tuple[float, float] | None:

@@ -31,7 +31,7 @@ def _run(cli, tmp_path, *extra):
 
 @needs_model
 def test_constrained_ranker_always_answers_with_a_listed_candidate(cli, tmp_path):
-    st, info, trials, calls = _run(cli, tmp_path, "--budget", "11")
+    st, info, trials, calls = _run(cli, tmp_path, "--budget", "11", "--option", "candidates=listed")
     try:
         assert [t.source for t in trials] == ["warmup"] * 5 + ["ranker"] * 6
         assert len(calls) == 6 and all(c["purpose"] == "ranker" and c["structured"] == "grammar" for c in calls)
@@ -46,6 +46,54 @@ def test_constrained_ranker_always_answers_with_a_listed_candidate(cli, tmp_path
         st.close()
     show = cli("show", str(tmp_path / "run.sqlite"))
     assert show.returncode == 0 and "LLM steps 6: listed candidate 6 at the first ask" in show.stdout
+
+
+@needs_model
+def test_default_unlisted_form_answers_a_unique_prefix_and_reuses_the_cached_prompt(cli, tmp_path):
+    from llmnas.strategies.lmsearcher import prompt as lp
+
+    st, info, trials, calls = _run(cli, tmp_path, "--budget", "25")
+    try:
+        assert [t.source for t in trials] == ["warmup"] * 5 + ["ranker"] * 20
+        for t, c in zip(trials[5:], calls):
+            assert t.meta["listed"] is False and t.meta["parse"] in ("prefix", "exact")
+            answer = c["text"].strip('"')
+            assert answer in lp.unique_prefixes(t.meta["pool"]) and t.key.startswith(answer)
+            assert lp.CANDIDATES not in c["messages"][1]["content"]
+            assert not any(code in c["messages"][1]["content"] for code in t.meta["pool"])
+            # one prompt/answer pair: the reply ends at the unique prefix, before the whole code
+            assert c["completion_tokens"] <= len(answer) + 3
+        # the server's own cached-token counts: every step after the first re-reads only its new entry
+        later = calls[1:]
+        cached = sum(c["cached_tokens"] for c in later) / sum(c["prompt_tokens"] for c in later)
+        assert cached > 0.8, cached
+        assert all(c["prompt_tokens"] - c["cached_tokens"] < 40 for c in later)
+    finally:
+        st.close()
+
+
+@needs_model
+def test_the_prefix_grammar_picks_what_the_whole_code_grammar_picks(tmp_path, monkeypatch):
+    """Greedy constrained decoding: once a prefix is unique the rest is forced, so ending the
+    reply there changes no choice. Checked with the real model against whole-code answers."""
+    from llmnas.api import search
+    from llmnas.strategies.lmsearcher import prompt as lp
+
+    llm = {"backend": "embedded", "model": "smollm2-135m", "n_threads": 1}
+
+    def run(name):
+        search(store=tmp_path / f"{name}.sqlite", study="s", strategy="lmsearcher", budget=30, seed=4,
+               dataset="cifar100", llm=llm)
+        with Store(tmp_path / f"{name}.sqlite") as st:
+            sid = st.get_study("s").id
+            return [t.key for t in st.trials(sid)], st.llm_calls(sid)
+
+    prefix_keys, prefix_calls = run("prefix")
+    monkeypatch.setattr(lp, "unique_prefixes", lambda codes: list(dict.fromkeys(codes)))
+    whole_keys, whole_calls = run("whole")
+    assert prefix_keys == whole_keys
+    assert all(len(c["text"].strip('"')) == 6 for c in whole_calls)
+    assert sum(c["completion_tokens"] for c in prefix_calls) < sum(c["completion_tokens"] for c in whole_calls)
 
 
 @needs_model

@@ -75,6 +75,50 @@ def test_answer_schema_admits_exactly_the_candidates():
     assert lp.answer_message("0123") == {"role": "assistant", "content": "0123"}
 
 
+def test_unique_prefixes_are_prefix_free_and_name_each_candidate():
+    import random
+
+    rng = random.Random(0)
+    for _ in range(300):
+        pool = list({"".join(rng.choice("01234") for _ in range(6)) for _ in range(rng.randint(1, 12))})
+        prefixes = lp.unique_prefixes(pool)
+        assert len(prefixes) == len(pool)
+        for code, p in zip(pool, prefixes):
+            assert code.startswith(p)
+            # unique, and the shortest such prefix
+            assert [c for c in pool if c.startswith(p)] == [code]
+            assert len(p) == 1 or sum(c.startswith(p[:-1]) for c in pool) > 1
+            assert lp.parse_prefix(f'"{p}"', pool) == (code, "prefix" if p != code else "exact")
+        assert not any(a != b and b.startswith(a) for a in prefixes for b in prefixes)
+    assert lp.unique_prefixes(["0123", "0144", "2000"]) == ["012", "014", "2"]
+    assert lp.unique_prefixes(["5"]) == ["5"]
+
+
+@pytest.mark.parametrize("reply,why", [("", "empty reply"), ("0", "names no candidate"),
+                                       ("01", "names no candidate"), ("0124", "names no candidate")])
+def test_parse_prefix_rejects_a_shared_or_foreign_prefix(reply, why):
+    choice, reason = lp.parse_prefix(reply, ["0123", "0144", "2000"])
+    assert choice is None and why in reason
+    assert lp.parse_prefix("0144", ["0123", "0144", "2000"]) == ("0144", "exact")
+
+
+def test_raw_scores_do_not_rescale_and_the_unlisted_text_only_grows():
+    hist = [("000", 50.0), ("111", 90.0)]
+    grown = hist + [("222", 99.5), ("333", 10.0)]  # a new best and a new worst
+    a = lp.build_messages(hist, ["444"], max_history=200, order="chronological", scores="raw", listed=False)
+    b = lp.build_messages(grown, ["555"], max_history=200, order="chronological", scores="raw", listed=False)
+    assert a[0] == b[0] and a[0]["content"] == lp.SYSTEM_UNLISTED
+    assert a[1]["content"].splitlines() == [lp.HEADER_RAW, "000|50.00,111|90.00"]
+    assert b[1]["content"] == a[1]["content"] + ",222|99.50,333|10.00"
+    assert "444" not in a[1]["content"]
+    # normalised scores rescale on a new best: the earlier text changes
+    n1 = lp.history_lines(hist, order="chronological")
+    n2 = lp.history_lines(grown, order="chronological")
+    assert not n2.startswith(n1)
+    with pytest.raises(ValueError, match="score form"):
+        lp.history_lines(hist, scores="percent")
+
+
 def test_closest_to_best_breaks_ties_with_the_next_best():
     hist = [(0, 0, 0), (1, 1, 1)]
     pool = [(0, 1, 1), (0, 0, 2), (2, 2, 2)]

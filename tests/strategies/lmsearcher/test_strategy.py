@@ -35,8 +35,9 @@ def test_warmup_then_one_llm_step_per_query_and_the_answer_is_taken(tmp_path):
         assert not visited & set(pool), "the pool holds only unvisited architectures"
         assert t.meta["history_len"] == t.seq and req.schema is None and t.meta["constrained"] is False
         # the search prompt is the shared builder's (make-data uses it too), from the run's history
+        # (constrained off: listed candidates; evaluation order: raw scores, up to 200 entries)
         assert req.messages == lp.build_messages([(x.key, x.score) for x in trials if x.seq < t.seq], pool,
-                                             order="chronological")
+                                                 max_history=200, order="chronological", scores="raw")
     counts = run.strategy.counts
     assert counts["llm_steps"] == counts["listed_first"] == 7 and counts["fallback"] == 0
     assert listed_share(counts) == 1.0
@@ -72,12 +73,52 @@ def test_a_model_that_never_names_a_listed_candidate_ends_within_the_bound(tmp_p
 def test_constrained_reply_names_a_json_string_and_random_fallback(tmp_path):
     # the schema is sent; a model that still answers off-list falls back to a random pool member
     run, client = make_run(tmp_path, lambda m: '"000000"', budget=8, max_reasks=0,
-                           options={"constrained": True, "fallback": "random"})
+                           options={"constrained": True, "fallback": "random", "candidates": "listed"})
     run.run()
     trials = _trials(run)
     assert all(r.schema == {"type": "string", "enum": candidates(r.messages)} for r in client.requests)
     assert [t.source for t in trials[5:]] == ["fallback-random"] * 3
     assert all(t.key in t.meta["pool"] and t.meta["constrained"] for t in trials[5:])
+
+
+def test_unlisted_form_sends_the_pool_only_as_unique_prefixes_and_maps_the_answer_back(tmp_path):
+    answers = []
+
+    def script(messages):
+        # the prompt lists no candidate, ends with the newest history entry, and shows raw scores
+        user = messages[1]["content"]
+        assert lp.CANDIDATES not in user and messages[0]["content"] == lp.SYSTEM_UNLISTED
+        answers.append(user)
+        return '"%s"' % client.requests[-1].schema["enum"][3]
+
+    run, client = make_run(tmp_path, script, budget=12, options={"constrained": True})
+    assert run.strategy.prompt_form() == {"listed": False, "scores": "raw", "max_history": 200}
+    run.run()
+    trials = _trials(run)
+    assert [t.source for t in trials] == ["warmup"] * 5 + ["ranker"] * 7
+    for t, req in zip(trials[5:], client.requests):
+        prefixes = lp.unique_prefixes(t.meta["pool"])
+        assert req.schema == {"type": "string", "enum": prefixes}
+        assert t.key == t.meta["pool"][3] and t.meta["parse"] == "prefix" and t.meta["listed"] is False
+        assert not any(code in req.messages[1]["content"] for code in t.meta["pool"])
+        before = [x for x in trials if x.seq < t.seq]
+        last = before[-1]
+        assert req.messages[1]["content"].endswith(f"{last.key}|{last.score:.2f}")
+    # append-only: each step's text extends the previous one (nothing rescales, nothing leaves the cap)
+    for a, b in zip(answers, answers[1:]):
+        assert b.startswith(a + ",")
+
+
+def test_unlisted_form_needs_constrained_replies_and_auto_falls_back_to_listed(tmp_path):
+    from llmnas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="candidates=grammar"):
+        make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": "off", "candidates": "grammar"})
+    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": "off"}, study="a")
+    assert run.strategy.prompt_form() == {"listed": True, "scores": "raw", "max_history": 200}
+    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True, "history_order": "best-first"},
+                      study="b")
+    assert run.strategy.prompt_form() == {"listed": True, "scores": "normalised", "max_history": 30}
 
 
 def test_a_reask_that_succeeds_is_marked(tmp_path):
@@ -136,6 +177,24 @@ def test_state_is_json_and_counters_survive(tmp_path):
     run2, _ = make_run(tmp_path, pick(lambda c: c[0]), budget=9, options={"constrained": "off"}, study="u")
     run2.strategy.load_state_dict(state)
     assert run2.strategy.counts == run.strategy.counts and run2.strategy.counts["listed_first"] == 4
+    assert state["prompt_form"] == {"listed": True, "scores": "raw", "max_history": 200}
+
+
+def test_a_resumed_run_keeps_its_prompt_form(tmp_path):
+    # the form is pinned in the state: a resume under other defaults keeps the run's own form
+    run, _ = make_run(tmp_path, pick(lambda c: c[0]), budget=7, options={"constrained": "off"})
+    run.run()
+    state = run.strategy.state_dict()
+    other, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True}, study="o")
+    assert other.strategy.prompt_form()["listed"] is False
+    other.strategy.load_state_dict(state)
+    assert other.strategy.prompt_form() == {"listed": True, "scores": "raw", "max_history": 200}
+    # a state written before the cached form existed (no prompt_form) resumes with the listed form
+    legacy = json.loads(json.dumps(state))
+    del legacy["prompt_form"]
+    old, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True}, study="p")
+    old.strategy.load_state_dict(legacy)
+    assert old.strategy.prompt_form() == {"listed": True, "scores": "normalised", "max_history": 30}
 
 
 def test_random_ranker_and_bad_options(tmp_path):

@@ -23,6 +23,22 @@ Scores are normalised over the *whole* history (its min and max), not only over 
 entries, so the scale does not drift once the history outgrows the cap; equal scores all print
 as ``1.00``.
 
+The *cached form* (``scores="raw"``, ``listed=False``; the search's default with the embedded
+model, not in the paper) keeps the step prompt a pure append-only text, so the server's prompt
+cache reuses all of it from one step to the next (the question is in the system prompt, so the
+text ends with the newest entry):
+
+    system: INSTRUCTIONS_UNLISTED
+    user:   Evaluated (NCode|score, in evaluation order, higher is better):
+            110013|91.20,210013|90.00,...
+
+Raw scores never rescale (a new best or worst changes no earlier entry), and the pool is not
+written in the prompt: the reply's grammar admits exactly the pool's codes, so the model answers
+the pool member its own next-code distribution favours, digit by digit. The grammar admits each
+code's shortest prefix that no other pool member shares (:func:`unique_prefixes`): once a prefix
+is unique, the rest of the code is forced and costs decode steps without a choice, so the reply
+ends there. Under constrained decoding this picks exactly the code the full-code grammar would.
+
 Example::
 
     >>> msgs = build_messages([("110", 91.2), ("010", 90.0)], ["111", "210"])
@@ -52,6 +68,12 @@ HEADER_CHRONOLOGICAL = "Evaluated (NCode|score, in evaluation order, 1 = best so
 NO_HISTORY = "(none yet)"
 CANDIDATES = "Candidates:"
 ASK = "Answer with one candidate NCode."
+SYSTEM_UNLISTED = ("You select neural architectures. An architecture is an NCode: a digit string with one "
+                   "field per design decision, each field the index of the chosen option. Reply with only "
+                   "the NCode of the unevaluated architecture you predict will score highest.")
+HEADER_RAW = "Evaluated (NCode|score, in evaluation order, higher is better):"
+HEADER_RAW_BEST_FIRST = "Evaluated (NCode|score, best first, higher is better):"
+SCORE_FORMS = ("normalised", "raw")
 
 _DIGIT_RUN = re.compile(r"\d+")
 _WRAP = " \t\r\n\"'`.,;:!()[]{}<>"
@@ -68,7 +90,7 @@ def normalise(scores: Sequence[float]) -> list[float]:
 
 
 def history_lines(history: Sequence[tuple[str, float]], max_history: int = DEFAULT_MAX_HISTORY,
-                  order: str = "best-first") -> str:
+                  order: str = "best-first", scores: str = "normalised") -> str:
     """``CODE|SCORE,...``: at most ``max_history`` entries, scaled over all of ``history``.
 
     ``history`` holds (ncode, score) with higher = better, in evaluation order; non-finite
@@ -77,11 +99,14 @@ def history_lines(history: Sequence[tuple[str, float]], max_history: int = DEFAU
     ``order="chronological"`` shows the same entries (the best ``max_history``) in evaluation
     order, so the text grows at its end from one step to the next and a server's prompt cache
     reuses all of it, until a new best or worst rescales the scores or an entry leaves the cap.
+    ``scores="raw"`` prints each score as it is (two decimals), so nothing rescales.
     """
+    if scores not in SCORE_FORMS:
+        raise ValueError(f"score form {scores!r}: use normalised or raw")
     kept = [(c, float(s)) for c, s in history if s is not None and math.isfinite(float(s))]
     if not kept:
         return NO_HISTORY
-    norm = normalise([s for _, s in kept])
+    norm = normalise([s for _, s in kept]) if scores == "normalised" else [s for _, s in kept]
     shown = sorted(range(len(kept)), key=lambda i: -kept[i][1])[:max(1, max_history)]
     if order == "chronological":
         shown.sort()
@@ -90,23 +115,70 @@ def history_lines(history: Sequence[tuple[str, float]], max_history: int = DEFAU
     return ",".join(f"{kept[i][0]}|{norm[i]:.{SCORE_DECIMALS}f}" for i in shown)
 
 
-def header(order: str = "best-first") -> str:
+def header(order: str = "best-first", scores: str = "normalised") -> str:
+    if scores == "raw":
+        return HEADER_RAW_BEST_FIRST if order == "best-first" else HEADER_RAW
     return HEADER if order == "best-first" else HEADER_CHRONOLOGICAL
 
 
 def build_messages(history: Sequence[tuple[str, float]], candidates: Sequence[str],
-                   max_history: int = DEFAULT_MAX_HISTORY, order: str = "best-first") -> list[dict[str, str]]:
-    """The chat messages (system, user) of one step; the reply must be one of ``candidates``."""
+                   max_history: int = DEFAULT_MAX_HISTORY, order: str = "best-first",
+                   scores: str = "normalised", listed: bool = True) -> list[dict[str, str]]:
+    """The chat messages (system, user) of one step; the reply must be one of ``candidates``.
+
+    ``listed=False`` leaves the candidates out of the text (the cached form): the caller must
+    then constrain the reply to them (:func:`answer_schema`), since the model cannot see them."""
     if not candidates:
         raise ValueError("an LM-Searcher step needs at least one candidate")
-    user = "\n".join([header(order), history_lines(history, max_history, order), CANDIDATES,
-                      ";".join(candidates), ASK])
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    lines = [header(order, scores), history_lines(history, max_history, order, scores)]
+    if listed:
+        lines += [CANDIDATES, ";".join(candidates), ASK]
+    # unlisted: the system prompt carries the question, so the text ends with the newest entry
+    return [{"role": "system", "content": SYSTEM if listed else SYSTEM_UNLISTED},
+            {"role": "user", "content": "\n".join(lines)}]
 
 
 def answer_schema(candidates: Sequence[str]) -> dict[str, Any]:
     """JSON schema that admits exactly the listed candidates (a JSON string), for constrained decoding."""
     return {"type": "string", "enum": list(dict.fromkeys(candidates))}
+
+
+def unique_prefixes(candidates: Sequence[str]) -> list[str]:
+    """Each candidate's shortest prefix that is a prefix of no other candidate (in order).
+
+    The result is prefix-free: if ``p(a)`` were a prefix of ``p(b)``, it would be a prefix of
+    ``b``. Equal-length distinct codes always have one (at worst the whole code).
+
+    >>> unique_prefixes(["0123", "0144", "2000"])
+    ['012', '014', '2']
+    """
+    pool = list(dict.fromkeys(str(c) for c in candidates))
+    out = []
+    for code in pool:
+        others = [c for c in pool if c != code]
+        for k in range(1, len(code) + 1):
+            if not any(o.startswith(code[:k]) for o in others):
+                out.append(code[:k])
+                break
+        else:  # a code that is a prefix of another (unequal lengths): only the whole code names it
+            out.append(code)
+    return out
+
+
+def parse_prefix(reply: Any, candidates: Sequence[str]) -> tuple[str | None, str]:
+    """The candidate a prefix-grammar reply names (:func:`unique_prefixes`), or (None, why).
+
+    A whole candidate is accepted too (``exact``); a unique prefix gives ``prefix``."""
+    pool = list(dict.fromkeys(str(c) for c in candidates))
+    core = ("" if reply is None else str(reply)).strip(_WRAP)
+    if not core:
+        return None, "empty reply"
+    if core in pool:
+        return core, "exact"
+    for prefix, code in zip(unique_prefixes(pool), pool):
+        if core == prefix:
+            return code, "prefix"
+    return None, f"{core[:60]!r} names no candidate of the pool (not one of its unique prefixes)"
 
 
 def parse_choice(reply: Any, candidates: Sequence[str]) -> tuple[str | None, str]:

@@ -2,9 +2,12 @@
 
 Each ``ask`` proposes one architecture. The first ``warmup`` are uniform random unvisited
 architectures. After that, every step draws a pool of ``pool_size`` distinct unvisited random
-architectures and shows the ranker the evaluated NCodes with their normalised scores (best
-first, at most ``max_history``) and the pool's NCodes (:mod:`llmnas.strategies.lmsearcher.prompt`); the
-ranker answers with one candidate. Ranker ``llm`` asks the model (one call, bounded re-asks by
+architectures and shows the ranker the evaluated NCodes with their scores and the pool
+(:mod:`llmnas.strategies.lmsearcher.prompt`); the ranker answers with one candidate. The paper's form
+lists the pool's NCodes in the prompt after a best-first, normalised history; the default with
+the embedded model (``candidates=auto``, ``scores=auto``: the *cached form*) shows the whole
+history in evaluation order with raw scores and gives the pool only through the reply's grammar
+(each code's unique prefix), so every step re-reads just its newest entry. Ranker ``llm`` asks the model (one call, bounded re-asks by
 ``llm.max_reasks``; with the embedded backend the reply is constrained to the listed codes);
 when no listed candidate comes back the step takes a recorded fallback (the candidate closest to
 the best so far, or a random one). Rankers ``closest`` and ``random`` do the same job without a
@@ -45,11 +48,22 @@ class LMSearcherSettings(StrategySettings):
                                                 "by the expected score bin")
     warmup: int = Field(5, ge=1, description="uniform random architectures before the first ranking step (paper: 5)")
     pool_size: int = Field(lp.DEFAULT_POOL_SIZE, ge=1, le=100, description="candidates per step (paper: 10)")
-    max_history: int = Field(lp.DEFAULT_MAX_HISTORY, ge=1, description="evaluated entries shown: the best ones (paper: 200)")
+    max_history: Optional[int] = Field(
+        None, ge=1, description="evaluated entries shown, the best ones (paper: 200); None: 200 in evaluation "
+        "order (the whole history of a 200-query run, so no entry leaves the cached prompt), 30 best first")
     history_order: Literal["chronological", "best-first"] = Field(
         "chronological", description="order of the shown entries: evaluation order (the prompt grows at its end, "
         "so the server's prompt cache reuses it; not in the paper) or best first (the paper's, and what make-data "
         "writes: use it with a model fine-tuned on make-data samples)")
+    candidates: Literal["auto", "listed", "grammar"] = Field(
+        "auto", description="how the model learns the pool: listed in the prompt (the paper's), or only through the "
+        "reply's grammar, which admits exactly the pool's codes (the prompt then grows only at its end, so the server's "
+        "cache reuses all of it; needs constrained replies); auto: grammar when replies are constrained and the history "
+        "is in evaluation order, else listed")
+    scores: Literal["auto", "normalised", "raw"] = Field(
+        "auto", description="scores shown min-max normalised over the history (the paper's; earlier entries change "
+        "when a new best or worst arrives) or raw (two decimals; nothing rescales); auto: raw in evaluation order, "
+        "normalised best first")
     fallback: Literal["closest", "random"] = Field(
         "closest", description="what a step takes when the model names no listed candidate")
     constrained: Union[bool, Literal["auto"]] = Field(
@@ -83,6 +97,28 @@ class LMSearcher(Strategy):
             self.ncode = load_ncode_ranker(s.ncode_model)
         self.counts = {k: 0 for k in COUNTERS}
         self.stopped = ""
+        self.form: dict[str, Any] | None = None  # pinned at the first LLM step, kept in the state
+        if s.ranker == "llm" and s.candidates == "grammar" and not self._constrained():
+            raise ConfigError("lmsearcher candidates=grammar shows the pool only through a constrained reply, and "
+                              "replies are not constrained here; use candidates=listed, or constrained=true with an "
+                              "endpoint that supports JSON-schema output")
+
+    def prompt_form(self) -> dict[str, Any]:
+        """The step prompt's resolved form: candidates listed or not, score form, entries shown.
+
+        Resolved once and kept in the strategy state, so a resumed run keeps the form it began
+        with even if the defaults (or the backend behind ``auto``) change."""
+        if self.form is not None:
+            return dict(self.form)
+        s = self.settings
+        chrono = s.history_order == "chronological"
+        if s.candidates == "auto":
+            listed = not (chrono and self._constrained())
+        else:
+            listed = s.candidates == "listed"
+        scores = s.scores if s.scores != "auto" else ("raw" if chrono else "normalised")
+        max_history = s.max_history or (200 if chrono else lp.DEFAULT_MAX_HISTORY)
+        return {"listed": listed, "scores": scores, "max_history": max_history}
 
     # ----- ask / tell ------------------------------------------------------------------------
     def ask(self, n: int) -> list[Proposal]:
@@ -134,18 +170,24 @@ class LMSearcher(Strategy):
         s, space = self.settings, self.ctx.space
         # in evaluation order: the prompt builder sorts it for best-first, keeps it for chronological
         history = [(space.to_ncode(t.arch), float(t.score)) for t in sorted(evaluated, key=lambda t: t.seq)]  # type: ignore[arg-type]
-        messages = lp.build_messages(history, codes, s.max_history, s.history_order)
+        form = self.form = self.prompt_form()
+        messages = lp.build_messages(history, codes, form["max_history"], s.history_order, form["scores"],
+                                     form["listed"])
         constrained = self._constrained()
-        schema = lp.answer_schema(codes) if constrained else None
+        listed = form["listed"]
+        # unlisted: the grammar admits each code's unique prefix, so the reply ends at the choice
+        answers = codes if listed else lp.unique_prefixes(codes)
+        schema = lp.answer_schema(answers) if constrained else None
         max_tokens = s.max_tokens or space.ncode_length() + 16
+        parse = lp.parse_choice if listed else lp.parse_prefix
 
         def validate(value: Any) -> str | None:
-            choice, reason = lp.parse_choice(value, codes)
+            choice, reason = parse(value, codes)
             return None if choice is not None else reason
 
         self.counts["llm_steps"] += 1
         self.counts["constrained_steps"] += int(constrained)
-        meta.update(constrained=constrained)
+        meta.update(constrained=constrained, listed=listed)
         try:
             reply = self.ctx.llm.chat(messages, schema=schema, validate=validate, purpose="ranker",
                                       temperature=s.temperature, max_tokens=max_tokens, seed=self._seed())
@@ -155,7 +197,7 @@ class LMSearcher(Strategy):
                         reason=last.parse_reason if last else str(exc))
             return self._fallback(step, evaluated, pool, meta)
         value = reply.parsed if isinstance(reply.parsed, str) else reply.text
-        choice, how = lp.parse_choice(value, codes)
+        choice, how = parse(value, codes)
         if choice is None:  # cannot happen: validate accepted it; treat it as unusable anyway
             meta.update(asks=reply.asks, reply=reply.text[:200], reason=how)
             return self._fallback(step, evaluated, pool, meta)
@@ -164,6 +206,8 @@ class LMSearcher(Strategy):
         meta.update(asks=reply.asks, parse=how, choice=choice, cached=reply.cached)
         source = "ranker" if first else "ranker-reask"
         note = f"step {step}: the model chose {choice} of {len(codes)} candidates"
+        if not listed:
+            note += " (pool given by the grammar)"
         return Proposal(pool[codes.index(choice)], source, note + ("" if first else f" after {reply.asks} asks"), meta)
 
     def _fallback(self, step: int, evaluated: list[Trial], pool: list[Arch], meta: dict[str, Any]) -> Proposal:
@@ -210,11 +254,16 @@ class LMSearcher(Strategy):
 
     # ----- state -----------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
-        return {"ranker_counts": dict(self.counts), "stopped": self.stopped}
+        return {"ranker_counts": dict(self.counts), "stopped": self.stopped, "prompt_form": self.form}
 
     def _load(self, state: dict[str, Any]) -> None:
         self.counts = {k: int(state["ranker_counts"].get(k, 0)) for k in COUNTERS}
         self.stopped = state.get("stopped", "")
+        if "prompt_form" in state:
+            self.form = state["prompt_form"]
+        elif self.counts["llm_steps"]:  # a run begun before the cached form: it always listed the pool
+            self.form = {"listed": True, "scores": "normalised",
+                         "max_history": self.settings.max_history or lp.DEFAULT_MAX_HISTORY}
 
     @classmethod
     def report(cls, state: dict[str, Any]) -> StrategyReport:
