@@ -119,6 +119,9 @@ def test_unlisted_form_needs_constrained_replies_and_auto_falls_back_to_listed(t
     run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True, "history_order": "best-first"},
                       study="b")
     assert run.strategy.prompt_form() == {"listed": True, "scores": "normalised", "max_history": 30}
+    # long codes: the cached form's default history stays near 4,096 tokens (NB301: 32 digits a code)
+    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True}, study="c", space="nb301")
+    assert run.strategy.prompt_form() == {"listed": False, "scores": "raw", "max_history": 4096 // 40}
 
 
 def test_a_reask_that_succeeds_is_marked(tmp_path):

@@ -35,6 +35,8 @@ COUNTERS = ("steps", "warmup", "llm_steps", "listed_first", "listed_reask", "fal
             "constrained_steps", "single_candidate")
 
 
+HISTORY_TOKENS = 4096  # the cached form's default history budget (llm.n_ctx is 8,192 a slot)
+
 Ranker = Literal["llm", "closest", "random", "additive", "ncode"]
 
 
@@ -49,8 +51,9 @@ class LMSearcherSettings(StrategySettings):
     warmup: int = Field(5, ge=1, description="uniform random architectures before the first ranking step (paper: 5)")
     pool_size: int = Field(lp.DEFAULT_POOL_SIZE, ge=1, le=100, description="candidates per step (paper: 10)")
     max_history: Optional[int] = Field(
-        None, ge=1, description="evaluated entries shown, the best ones (paper: 200); None: 200 in evaluation "
-        "order (the whole history of a 200-query run, so no entry leaves the cached prompt), 30 best first")
+        None, ge=1, description="evaluated entries shown, the best ones (paper: 200); None: in evaluation order 200 "
+        "(the whole history of a 200-query run, so no entry leaves the cached prompt; fewer for codes longer than "
+        "12 digits, to stay near 4,096 prompt tokens), best first 30")
     history_order: Literal["chronological", "best-first"] = Field(
         "chronological", description="order of the shown entries: evaluation order (the prompt grows at its end, "
         "so the server's prompt cache reuses it; not in the paper) or best first (the paper's, and what make-data "
@@ -117,7 +120,7 @@ class LMSearcher(Strategy):
         else:
             listed = s.candidates == "listed"
         scores = s.scores if s.scores != "auto" else ("raw" if chrono else "normalised")
-        max_history = s.max_history or (200 if chrono else lp.DEFAULT_MAX_HISTORY)
+        max_history = s.max_history or (self._history_fit() if chrono else lp.DEFAULT_MAX_HISTORY)
         return {"listed": listed, "scores": scores, "max_history": max_history}
 
     # ----- ask / tell ------------------------------------------------------------------------
@@ -248,6 +251,12 @@ class LMSearcher(Strategy):
         if mode != "auto":
             return bool(mode)
         return getattr(getattr(self.ctx.llm, "settings", None), "backend", None) == "embedded"
+
+    def _history_fit(self) -> int:
+        """Entries the cached form shows by default: the paper's 200, or fewer when long codes
+        would take more than about 4,096 prompt tokens (a digit a token, plus ~8 for the score)."""
+        per_entry = self.ctx.space.ncode_length() + 8
+        return max(lp.DEFAULT_MAX_HISTORY, min(200, HISTORY_TOKENS // per_entry))
 
     def _seed(self) -> int:
         return int(self.ctx.rng.integers(2**31 - 1))
