@@ -31,7 +31,7 @@ def _run(cli, tmp_path, *extra):
 
 @needs_model
 def test_constrained_ranker_always_answers_with_a_listed_candidate(cli, tmp_path):
-    st, info, trials, calls = _run(cli, tmp_path, "--budget", "11", "--option", "candidates=listed")
+    st, info, trials, calls = _run(cli, tmp_path, "--budget", "11")
     try:
         assert [t.source for t in trials] == ["warmup"] * 5 + ["ranker"] * 6
         assert len(calls) == 6 and all(c["purpose"] == "ranker" and c["structured"] == "grammar" for c in calls)
@@ -49,10 +49,10 @@ def test_constrained_ranker_always_answers_with_a_listed_candidate(cli, tmp_path
 
 
 @needs_model
-def test_default_unlisted_form_answers_a_unique_prefix_and_reuses_the_cached_prompt(cli, tmp_path):
+def test_cached_form_answers_a_unique_prefix_and_reuses_the_cached_prompt(cli, tmp_path):
     from llmnas.strategies.lmsearcher import prompt as lp
 
-    st, info, trials, calls = _run(cli, tmp_path, "--budget", "25")
+    st, info, trials, calls = _run(cli, tmp_path, "--budget", "25", "--option", "candidates=grammar")
     try:
         assert [t.source for t in trials] == ["warmup"] * 5 + ["ranker"] * 20
         for t, c in zip(trials[5:], calls):
@@ -83,7 +83,7 @@ def test_the_prefix_grammar_picks_what_the_whole_code_grammar_picks(tmp_path, mo
 
     def run(name):
         search(store=tmp_path / f"{name}.sqlite", study="s", strategy="lmsearcher", budget=30, seed=4,
-               dataset="cifar100", llm=llm)
+               dataset="cifar100", llm=llm, strategy_options={"candidates": "grammar"})
         with Store(tmp_path / f"{name}.sqlite") as st:
             sid = st.get_study("s").id
             return [t.key for t in st.trials(sid)], st.llm_calls(sid)

@@ -35,9 +35,8 @@ def test_warmup_then_one_llm_step_per_query_and_the_answer_is_taken(tmp_path):
         assert not visited & set(pool), "the pool holds only unvisited architectures"
         assert t.meta["history_len"] == t.seq and req.schema is None and t.meta["constrained"] is False
         # the search prompt is the shared builder's (make-data uses it too), from the run's history
-        # (constrained off: listed candidates; evaluation order: raw scores, up to 200 entries)
         assert req.messages == lp.build_messages([(x.key, x.score) for x in trials if x.seq < t.seq], pool,
-                                                 max_history=200, order="chronological", scores="raw")
+                                                 order="chronological")
     counts = run.strategy.counts
     assert counts["llm_steps"] == counts["listed_first"] == 7 and counts["fallback"] == 0
     assert listed_share(counts) == 1.0
@@ -73,7 +72,7 @@ def test_a_model_that_never_names_a_listed_candidate_ends_within_the_bound(tmp_p
 def test_constrained_reply_names_a_json_string_and_random_fallback(tmp_path):
     # the schema is sent; a model that still answers off-list falls back to a random pool member
     run, client = make_run(tmp_path, lambda m: '"000000"', budget=8, max_reasks=0,
-                           options={"constrained": True, "fallback": "random", "candidates": "listed"})
+                           options={"constrained": True, "fallback": "random"})
     run.run()
     trials = _trials(run)
     assert all(r.schema == {"type": "string", "enum": candidates(r.messages)} for r in client.requests)
@@ -91,7 +90,7 @@ def test_unlisted_form_sends_the_pool_only_as_unique_prefixes_and_maps_the_answe
         answers.append(user)
         return '"%s"' % client.requests[-1].schema["enum"][3]
 
-    run, client = make_run(tmp_path, script, budget=12, options={"constrained": True})
+    run, client = make_run(tmp_path, script, budget=12, options={"constrained": True, "candidates": "grammar"})
     assert run.strategy.prompt_form() == {"listed": False, "scores": "raw", "max_history": 200}
     run.run()
     trials = _trials(run)
@@ -109,18 +108,19 @@ def test_unlisted_form_sends_the_pool_only_as_unique_prefixes_and_maps_the_answe
         assert b.startswith(a + ",")
 
 
-def test_unlisted_form_needs_constrained_replies_and_auto_falls_back_to_listed(tmp_path):
+def test_unlisted_form_needs_constrained_replies_and_the_default_is_the_listed_form(tmp_path):
     from llmnas.errors import ConfigError
 
     with pytest.raises(ConfigError, match="candidates=grammar"):
         make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": "off", "candidates": "grammar"})
-    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": "off"}, study="a")
-    assert run.strategy.prompt_form() == {"listed": True, "scores": "raw", "max_history": 200}
-    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True, "history_order": "best-first"},
-                      study="b")
+    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True}, study="a")
     assert run.strategy.prompt_form() == {"listed": True, "scores": "normalised", "max_history": 30}
+    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True, "candidates": "grammar",
+                                                               "scores": "normalised", "max_history": 50}, study="b")
+    assert run.strategy.prompt_form() == {"listed": False, "scores": "normalised", "max_history": 50}
     # long codes: the cached form's default history stays near 4,096 tokens (NB301: 32 digits a code)
-    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True}, study="c", space="nb301")
+    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True, "candidates": "grammar"},
+                      study="c", space="nb301")
     assert run.strategy.prompt_form() == {"listed": False, "scores": "raw", "max_history": 4096 // 40}
 
 
@@ -180,18 +180,19 @@ def test_state_is_json_and_counters_survive(tmp_path):
     run2, _ = make_run(tmp_path, pick(lambda c: c[0]), budget=9, options={"constrained": "off"}, study="u")
     run2.strategy.load_state_dict(state)
     assert run2.strategy.counts == run.strategy.counts and run2.strategy.counts["listed_first"] == 4
-    assert state["prompt_form"] == {"listed": True, "scores": "raw", "max_history": 200}
+    assert state["prompt_form"] == {"listed": True, "scores": "normalised", "max_history": 30}
 
 
 def test_a_resumed_run_keeps_its_prompt_form(tmp_path):
     # the form is pinned in the state: a resume under other defaults keeps the run's own form
-    run, _ = make_run(tmp_path, pick(lambda c: c[0]), budget=7, options={"constrained": "off"})
+    run, _ = make_run(tmp_path, pick(lambda c: c[0]), budget=7, options={"constrained": "off", "scores": "raw"})
     run.run()
     state = run.strategy.state_dict()
-    other, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True}, study="o")
+    other, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True, "candidates": "grammar"},
+                        study="o")
     assert other.strategy.prompt_form()["listed"] is False
     other.strategy.load_state_dict(state)
-    assert other.strategy.prompt_form() == {"listed": True, "scores": "raw", "max_history": 200}
+    assert other.strategy.prompt_form() == {"listed": True, "scores": "raw", "max_history": 30}
     # a state written before the cached form existed (no prompt_form) resumes with the listed form
     legacy = json.loads(json.dumps(state))
     del legacy["prompt_form"]

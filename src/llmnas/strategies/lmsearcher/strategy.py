@@ -3,11 +3,12 @@
 Each ``ask`` proposes one architecture. The first ``warmup`` are uniform random unvisited
 architectures. After that, every step draws a pool of ``pool_size`` distinct unvisited random
 architectures and shows the ranker the evaluated NCodes with their scores and the pool
-(:mod:`llmnas.strategies.lmsearcher.prompt`); the ranker answers with one candidate. The paper's form
-lists the pool's NCodes in the prompt after a best-first, normalised history; the default with
-the embedded model (``candidates=auto``, ``scores=auto``: the *cached form*) shows the whole
-history in evaluation order with raw scores and gives the pool only through the reply's grammar
-(each code's unique prefix), so every step re-reads just its newest entry. Ranker ``llm`` asks the model (one call, bounded re-asks by
+(:mod:`llmnas.strategies.lmsearcher.prompt`); the ranker answers with one candidate. The default (the
+paper's *listed form*) lists the pool's NCodes in the prompt after the normalised history; the
+*cached form* (``candidates=grammar``) shows the whole history in evaluation order with raw
+scores and gives the pool only through the reply's grammar (each code's unique prefix), so every
+step re-reads just its newest entry: 8x less LLM time on the embedded model, whose picks in that
+form searched worse than its listed-form picks (docs/lmsearcher.md §4.2). Ranker ``llm`` asks the model (one call, bounded re-asks by
 ``llm.max_reasks``; with the embedded backend the reply is constrained to the listed codes);
 when no listed candidate comes back the step takes a recorded fallback (the candidate closest to
 the best so far, or a random one). Rankers ``closest`` and ``random`` do the same job without a
@@ -51,22 +52,22 @@ class LMSearcherSettings(StrategySettings):
     warmup: int = Field(5, ge=1, description="uniform random architectures before the first ranking step (paper: 5)")
     pool_size: int = Field(lp.DEFAULT_POOL_SIZE, ge=1, le=100, description="candidates per step (paper: 10)")
     max_history: Optional[int] = Field(
-        None, ge=1, description="evaluated entries shown, the best ones (paper: 200); None: in evaluation order 200 "
-        "(the whole history of a 200-query run, so no entry leaves the cached prompt; fewer for codes longer than "
-        "12 digits, to stay near 4,096 prompt tokens), best first 30")
+        None, ge=1, description="evaluated entries shown, the best ones (paper: 200); None: 30 with listed candidates, "
+        "200 with candidates=grammar (the whole history of a 200-query run, so no entry leaves the cached prompt; "
+        "fewer for codes longer than 12 digits, to stay near 4,096 prompt tokens)")
     history_order: Literal["chronological", "best-first"] = Field(
         "chronological", description="order of the shown entries: evaluation order (the prompt grows at its end, "
         "so the server's prompt cache reuses it; not in the paper) or best first (the paper's, and what make-data "
         "writes: use it with a model fine-tuned on make-data samples)")
-    candidates: Literal["auto", "listed", "grammar"] = Field(
-        "auto", description="how the model learns the pool: listed in the prompt (the paper's), or only through the "
-        "reply's grammar, which admits exactly the pool's codes (the prompt then grows only at its end, so the server's "
-        "cache reuses all of it; needs constrained replies); auto: grammar when replies are constrained and the history "
-        "is in evaluation order, else listed")
+    candidates: Literal["listed", "grammar"] = Field(
+        "listed", description="how the model learns the pool: listed in the prompt (the paper's), or only through the "
+        "reply's grammar, which admits each pool code's unique prefix (the cached form: with scores=auto and "
+        "max_history unset the prompt then only grows at its end, so the server's cache reuses all of it; needs "
+        "constrained replies; 8x faster on the embedded model, but its picks searched worse there, docs/lmsearcher.md §4.2)")
     scores: Literal["auto", "normalised", "raw"] = Field(
         "auto", description="scores shown min-max normalised over the history (the paper's; earlier entries change "
-        "when a new best or worst arrives) or raw (two decimals; nothing rescales); auto: raw in evaluation order, "
-        "normalised best first")
+        "when a new best or worst arrives) or raw (two decimals; nothing rescales); auto: normalised with listed "
+        "candidates, raw with candidates=grammar")
     fallback: Literal["closest", "random"] = Field(
         "closest", description="what a step takes when the model names no listed candidate")
     constrained: Union[bool, Literal["auto"]] = Field(
@@ -114,13 +115,9 @@ class LMSearcher(Strategy):
         if self.form is not None:
             return dict(self.form)
         s = self.settings
-        chrono = s.history_order == "chronological"
-        if s.candidates == "auto":
-            listed = not (chrono and self._constrained())
-        else:
-            listed = s.candidates == "listed"
-        scores = s.scores if s.scores != "auto" else ("raw" if chrono else "normalised")
-        max_history = s.max_history or (self._history_fit() if chrono else lp.DEFAULT_MAX_HISTORY)
+        listed = s.candidates == "listed"
+        scores = s.scores if s.scores != "auto" else ("normalised" if listed else "raw")
+        max_history = s.max_history or (lp.DEFAULT_MAX_HISTORY if listed else self._history_fit())
         return {"listed": listed, "scores": scores, "max_history": max_history}
 
     # ----- ask / tell ------------------------------------------------------------------------
