@@ -23,8 +23,8 @@ Scores are normalised over the *whole* history (its min and max), not only over 
 entries, so the scale does not drift once the history outgrows the cap; equal scores all print
 as ``1.00``.
 
-The *cached form* (``scores="raw"``, ``listed=False``; the search's default with the embedded
-model, not in the paper) keeps the step prompt a pure append-only text, so the server's prompt
+The *cached form* (``scores="raw"``, ``listed=False``; the search's ``candidates=grammar``, not
+in the paper nor the default) keeps the step prompt a pure append-only text, so the server's prompt
 cache reuses all of it from one step to the next (the question is in the system prompt, so the
 text ends with the newest entry):
 
