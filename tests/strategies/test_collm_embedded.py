@@ -121,3 +121,37 @@ def test_compact_collm_keeps_each_role_in_its_cache_slot(tmp_path):
     show_study(console, store, store.get_study("e2e"))
     text = console.export_text()
     assert f"{cached:,} cached, {cached / usage['prompt_tokens']:.0%}" in text
+
+
+@pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)}")
+def test_compact_feedback_and_no_findings_cost_fewer_tokens_on_the_real_server(tmp_path):
+    """The compact refine turn without findings (``feedback: compact``, ``findings_chars: 0``) against
+    the default on the same search, counted by the real embedded server: fewer prompt tokens per
+    refine turn, and the strategy the real model writes has no findings field."""
+    import json as _json
+
+    import llmnas.strategies.collm  # noqa: F401
+    from llmnas.llm import LLMSettings, make_client
+    from llmnas.llm_wiring import StoreSink
+
+    tokens, replies = {}, {}
+    for form, extra in (("compact", {"feedback": "compact", "findings_chars": 0}), ("full", {})):
+        options = dict(n_min=5, n_max=5, max_empty_iterations=2, max_iterations=3, **extra)
+        cfg = make_config(dict(strategy="collm", budget=15, seed=0, strategy_options=options))
+        store = Store(tmp_path / f"{form}.sqlite")
+        problem, _, _ = prepare(cfg)
+        info = store.create_study(form, resolved_config(cfg, problem), cfg.seed, versions())
+        client = make_client(LLMSettings(model="smollm2-135m", seed=0, n_threads=1),
+                             sink=StoreSink(store, info.id))
+        try:
+            Run(store, info, cfg, llm=client).run()
+        finally:
+            client.close()
+        nav = [c for c in store.llm_calls(info.id) if c["purpose"] == "navigator"]
+        assert len(nav) >= 2
+        tokens[form] = [c["prompt_tokens"] for c in nav[1:]]  # the refine turns (same system prompt size)
+        replies[form] = [_json.loads(c["text"]) for c in nav if c["parse_status"] == "ok"]
+    compact, full = (sum(tokens[f]) / len(tokens[f]) for f in ("compact", "full"))
+    assert compact < 0.85 * full, tokens
+    assert replies["compact"] and all("findings" not in r for r in replies["compact"])
+    assert replies["full"] and all("findings" in r for r in replies["full"])

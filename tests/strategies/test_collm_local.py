@@ -44,6 +44,63 @@ def test_statistics_are_computed_on_a_known_history():
     assert [t.key for t in top] == ["11", "01"]  # one per architecture, best first
 
 
+def test_compact_statistics_show_used_options_best_first():
+    space = SearchSpace("s", [Decision("a", ("x", "y", "z")), Decision("b", (1, 2))])
+    trials = [_trial(space, "00", 10.0), _trial(space, "01", 20.0), _trial(space, "11", 40.0),
+              _trial(space, "21", None)]
+    assert stats_block(trials, space, compact=True, signal="acc").splitlines() == [
+        "Mean acc per option over the 3 evaluated architectures, best first, with counts "
+        "(options not used yet are left out):",
+        "- a: y 40 (1), x 15 (2)",
+        "- b: 2: 30 (2), 1: 10 (1)"]  # numeric options get a colon, so "2: 30" cannot read as "2 30"
+    low = stats_block(trials, space, higher=False, compact=True).splitlines()
+    assert low[1:] == ["- a: x 15 (2), y 40 (1)", "- b: 1: 10 (1), 2: 30 (2)"]  # minimised: lowest mean first
+    assert stats_block([], space, compact=True).startswith("Per-option statistics: none yet")
+
+
+def test_compact_feedback_costs_fewer_characters_than_the_full_one(tmp_path):
+    """Same scripted run twice: the compact refine turn says the same results in far fewer characters,
+    and feedback: full gives back the earlier turn (per option mean/best/count, every line labelled)."""
+    def script(messages):
+        last = messages[-1]["content"]
+        if "Iteration 0" in last or last.startswith("Results of iteration"):
+            return _brief()
+        return json.dumps({"candidates": [c for c in ("333330", "333331", "333332", "333313", "333323",
+                                                       "333303", "333133", "333233", "330333", "303333")]})
+
+    turns = {}
+    for form in ("compact", "full"):
+        run, client = make_run(tmp_path / form, script, budget=20, options={**LOCAL, "feedback": form})
+        assert run.strategy.feedback_form == form
+        run.run()
+        turns[form] = [r.messages[-1]["content"] for r in client.requests if r.purpose == "navigator"][1]
+    full, compact = turns["full"], turns["compact"]
+    assert CoLLM.Settings().feedback == "full"  # the default: the compact form searched worse (docs/collm.md §8)
+    assert "Per-option statistics over the 10 evaluated architectures" in full and "| val_200 " in full
+    assert "Best so far: val_200" in full and "0=none" in full
+    assert "Mean val_200 per option over the 10 evaluated architectures" in compact
+    # the same codes in the same order, each with its score
+    codes = lambda text: re.findall(r"^- (\d{6})\b", text, re.M)
+    assert codes(compact) == codes(full) and len(codes(compact)) == 10 + 5  # results, then elites
+    assert len(compact) < 0.75 * len(full)
+
+
+def test_a_state_from_before_the_compact_feedback_resumes_with_the_full_form(tmp_path):
+    run, _ = make_run(tmp_path, lambda m: _brief() if "Iteration 0" in m[-1]["content"] else
+                      json.dumps({"candidates": ["333330", "333331", "333332"]}), budget=3,
+                      options={**LOCAL, "n_min": 3, "n_max": 3, "feedback": "compact"})
+    run.run()
+    state = json.loads(json.dumps(run.strategy.state_dict()))
+    assert run.strategy.feedback_form == state["feedback_form"] == "compact" and state["iteration"] >= 1
+    s2 = CoLLM.__new__(type(run.strategy))
+    s2.__dict__.update(run.strategy.__dict__)
+    s2.feedback_form = "full"
+    s2.load_state_dict(state)
+    assert s2.feedback_form == "compact"  # the pinned form wins over anything else
+    s2.load_state_dict({k: v for k, v in state.items() if k != "feedback_form"})
+    assert s2.feedback_form == "full"  # a state written before the key existed: the form it began with
+
+
 def test_trie_pattern_matches_exactly_its_codes():
     rng = np.random.default_rng(1)
     for width in (1, 2, 6):

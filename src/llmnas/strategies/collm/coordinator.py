@@ -119,16 +119,20 @@ def counts_line(c: dict[str, int], cut: int = 0, report_rejections: bool = True)
 
 
 def results_block(results: list[dict[str, Any]], signal: str, reasons: list[str] | None = None,
-                  arch_text: Callable[[Arch], str] | None = None) -> str:
+                  arch_text: Callable[[Arch], str] | None = None, compact: bool = False) -> str:
     """One line per evaluated candidate, best first (collm-nas.md §12 #8); over-constraint marked.
-    ``arch_text`` writes an architecture (default: its JSON object)."""
+    ``arch_text`` writes an architecture (default: its JSON object). ``compact`` leaves the
+    signal's name out of every line (the caller names it once, above the lines): ``- 030323 89.65``."""
     lines = []
     ranked = sorted(results, key=lambda r: (r["score"] is not None, r["score"] or 0.0), reverse=True)
     for r in ranked:
         arch = arch_text(r["arch"]) if arch_text else json.dumps(r["arch"], separators=(", ", ": "))
         cost = "".join(f" | {k} {_num(v)}" for k, v in r["metrics"].items())
         if r["status"] in ("ok", "duplicate") and r["signal"] is not None:
-            score = f" | {signal} {_num(r['signal'])}"
+            if compact:  # the score right after the code, costs after it
+                arch, score = f"{arch} {_num(r['signal'])}", ""
+            else:
+                score = f" | {signal} {_num(r['signal'])}"
         elif r["status"] == "over_budget":
             score = " | not evaluated"
         else:

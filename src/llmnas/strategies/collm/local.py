@@ -68,9 +68,13 @@ def option_stats(trials: Iterable[Trial], space: SearchSpace, higher: bool = Tru
     return out
 
 
-def stats_block(trials: Sequence[Trial], space: SearchSpace, higher: bool = True, limit: int = 40) -> str:
+def stats_block(trials: Sequence[Trial], space: SearchSpace, higher: bool = True, limit: int = 40,
+                compact: bool = False, signal: str = "signal") -> str:
     """The Navigator's table: one line per decision, ``option index=name mean/best (count)``.
 
+    ``compact``: per decision only the options used so far, best mean first, as ``name mean
+    (count)``; the best per option is left out (the elites list shows the best architectures),
+    which halves the block's tokens.
     Decisions with a single option are skipped; beyond ``limit`` decisions only the ``limit``
     with the widest spread of option means are shown (the rest named by count)."""
     rows = [r for r in option_stats(trials, space, higher) if len(r) > 1]
@@ -86,8 +90,20 @@ def stats_block(trials: Sequence[Trial], space: SearchSpace, higher: bool = True
         rows = [r for r in rows if id(r) in keep]
     else:
         hidden = 0
-    lines = [f"Per-option statistics over the {n} evaluated architectures (option: mean / best signal, count):"]
     pos = {d.name: i for i, d in enumerate(space.decisions)}
+    if compact:
+        lines = [f"Mean {signal} per option over the {n} evaluated architectures, best first, with counts "
+                 "(options not used yet are left out):"]
+        for r in rows:
+            used = sorted((s for s in r if s.count), key=lambda s: s.mean if higher else -s.mean,  # type: ignore[operator]
+                          reverse=True)
+            sep = ": " if any(_numeric(s.option) for s in r) else " "  # "5: 71.2 (4)", not "5 71.2 (4)"
+            lines.append(f"- {r[0].decision}: "
+                         + ", ".join(f"{s.option}{sep}{_num(s.mean)} ({s.count})" for s in used))
+        if hidden:
+            lines.append(f"({hidden} more decisions with a narrower spread of means are not shown)")
+        return "\n".join(lines)
+    lines = [f"Per-option statistics over the {n} evaluated architectures (option: mean / best signal, count):"]
     for r in rows:
         d = space.decisions[pos[r[0].decision]]
         parts = []
@@ -290,6 +306,14 @@ def changed(space: SearchSpace, code: str, anchors: Sequence[str]) -> tuple[str 
         if d < best[1]:
             best = (a, d)
     return best
+
+
+def _numeric(option: Any) -> bool:
+    try:
+        float(str(option))
+    except ValueError:
+        return False
+    return True
 
 
 def _num(v: float | None) -> str:

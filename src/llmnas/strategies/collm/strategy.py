@@ -68,6 +68,15 @@ class CoLLMSettings(StrategySettings):
         "edit distance of the named elites (not in the paper); 'free': any architecture")
     statistics: bool = Field(True, description="the Navigator reads per-option mean/best/count and the best "
                              "architectures so far, computed by the Coordinator (not in the paper)")
+    feedback: Literal["full", "compact"] = Field(
+        "full", description="the Navigator's results turn: 'full' (every result line labelled; mean/best/count "
+        "of every option) or 'compact' (the signal named once; per decision only the options used so far, best "
+        "mean first, with mean and count; no separate best line when the elites list shows it: a third fewer "
+        "tokens a turn, but with the 0.5B model it searched worse, docs/collm.md §8; not in the paper)")
+    findings_chars: Optional[int] = Field(
+        None, ge=0, description="length bound of the brief strategy's free-text 'findings' field; 0: no such field "
+        "(the 0.5B model's findings echo its prompt; 25-30 generated tokens a turn); "
+        f"None: {BRIEF_FINDINGS_CHARS}, or {LOCAL_FINDINGS_CHARS} with local proposals")
     generator: Literal["llm", "random"] = Field(
         "llm", description="'random': the LLM-off control, candidates drawn uniformly from the same allowed set")
     navigator: Literal["llm", "fixed", "stats"] = Field(
@@ -185,6 +194,8 @@ class CoLLM(Strategy):
         self.gen_tokens = s.generator_max_tokens or int(s.n_max * per_arch * 1.25) + 32
         self.brief_bounds = (LOCAL_FINDINGS_CHARS, LOCAL_MAX_ITEMS) if s.proposals == "local" else \
             (BRIEF_FINDINGS_CHARS, BRIEF_MAX_ITEMS)
+        if s.findings_chars is not None:
+            self.brief_bounds = (s.findings_chars, self.brief_bounds[1])
         self.nav_schema = _brief_schema(space, s.encoding, *self.brief_bounds) \
             if s.navigator_format == "brief" else None
         self.hib = bool((ctx.run_info or {}).get("higher_is_better", True))
@@ -194,6 +205,8 @@ class CoLLM(Strategy):
         self.favour: list[tuple[int, int]] = []  # ... and favours
         self.nav_tokens = s.navigator_max_tokens or (
             _brief_tokens(self.nav_schema) if self.nav_schema else PAPER_NAVIGATOR_TOKENS)
+        #: the feedback form this run began with (pinned in the state, so a resume keeps it)
+        self.feedback_form: str = s.feedback
         self.iteration = 0  # Generator rounds done (t of Algorithm 1)
         self.strategy = ""  # the Navigator's latest strategy S_t
         self.feedback: dict[str, Any] | None = None  # R_t waiting for the Navigator
@@ -345,21 +358,31 @@ class CoLLM(Strategy):
         # the history (the 0.5B model copied a strategy it was shown, word for word, every turn)
         previous = "" if s.navigator_memory or s.statistics or not self.strategy else \
             "\n" + self._render("navigator_previous", strategy=self.strategy) + "\n"
-        return self._render("navigator_refine", iteration=fb["iteration"],
-                            counts=counts_line(stats, stats.get("cut", 0), s.report_rejections),
+        counts = counts_line(stats, stats.get("cut", 0), s.report_rejections)
+        if self.feedback_form == "compact":
+            best = "" if s.statistics else f"Best so far: {self._best_line()}\n"
+            return self._render("navigator_refine_compact", iteration=fb["iteration"], counts=counts,
+                                signal=self.facts["signal"], statistics=self._statistics_text(),
+                                results=results_block(fb["results"], self.facts["signal"], reasons,
+                                                      self.arch_text, compact=True),
+                                best=best + previous)
+        return self._render("navigator_refine", iteration=fb["iteration"], counts=counts,
                             results=results_block(fb["results"], self.facts["signal"], reasons, self.arch_text),
                             statistics=self._statistics_text(), best=self._best_line(),
                             previous_strategy=previous)
 
     def _statistics_text(self) -> str:
         """The Coordinator's computed context (``statistics``): the best architectures so far and
-        per-option mean / best / count over every evaluated architecture; empty when off."""
+        per-option mean / best / count over every evaluated architecture (mean and count in the
+        compact feedback); empty when off."""
         if not self.settings.statistics:
             return ""
         done = self.ctx.history.evaluated()
         top = elites(done, STATS_ELITES, rank)
+        compact = self.feedback_form == "compact"
         return ("\n" + elites_block(top, self.arch_text, self.facts["signal"]) + "\n"
-                + stats_block(done, self.ctx.space, self.hib) + "\n")
+                + stats_block(done, self.ctx.space, self.hib, compact=compact, signal=self.facts["signal"])
+                + "\n")
 
     # ----- Generator -------------------------------------------------------------------------------
     def _generate(self, n: int) -> list[Proposal]:
@@ -591,8 +614,12 @@ class CoLLM(Strategy):
             if s.navigator_format == "brief":
                 vary = (f'- "vary": up to {BRIEF_MAX_VARY} of the best architectures so far (their codes) for the '
                         "Generator to vary;\n") if s.encoding == "code" else ""
+                chars = self.brief_bounds[0]
+                findings = ('- "findings": one short sentence on what separates strong from weak designs so far '
+                            f"(in iteration 0: the design principle you rely on), at most {chars} characters;\n"
+                            ) if chars else ""
                 values["reply_format"] = self._render(
-                    "reply_format_brief", findings_chars=self.brief_bounds[0],
+                    "reply_format_brief", findings_line=findings,
                     max_items=min(self.brief_bounds[1], len(self.ctx.space.decisions)), vary_line=vary)
             else:
                 values["reply_format"] = self._render("reply_format_paper", dimension_headings=f["dimension_headings"])
@@ -639,7 +666,8 @@ class CoLLM(Strategy):
                 "log": self.log, "navigator": self.nav.to_json(), "anchors": list(self.anchor_codes),
                 "distance": self.distance, "avoid": [list(p) for p in self.avoid],
                 "favour": [list(p) for p in self.favour],
-                "generator": None if self.settings.sillm else self.gen.to_json()}
+                "generator": None if self.settings.sillm else self.gen.to_json(),
+                "feedback_form": self.feedback_form}
 
     def _load(self, state: dict[str, Any]) -> None:
         self.iteration, self.strategy = int(state["iteration"]), state["strategy"]
@@ -652,6 +680,8 @@ class CoLLM(Strategy):
         self.favour = [(int(a), int(b)) for a, b in state.get("favour", [])]
         self.nav = Conversation.from_json(state["navigator"])
         self.gen = self.nav if state["generator"] is None else Conversation.from_json(state["generator"])
+        # a state from before the compact feedback resumes with the form it began with
+        self.feedback_form = str(state.get("feedback_form", "full" if self.iteration else self.settings.feedback))
 
     @classmethod
     def report(cls, state: dict[str, Any]) -> StrategyReport:
@@ -776,11 +806,11 @@ def _brief_schema(space: Any, encoding: str, findings: int = BRIEF_FINDINGS_CHAR
     """JSON schema of the brief strategy (see ``BRIEF_FINDINGS_CHARS``); every field bounded."""
     pairs = [f"{d.name}={o}" for d in space.decisions for o in d.options]
     items = min(max_items, len(space.decisions))
-    props: dict[str, Any] = {
-        "findings": {"type": "string", "maxLength": findings},
+    props: dict[str, Any] = {"findings": {"type": "string", "maxLength": findings}} if findings else {}
+    props.update({
         "favour": {"type": "array", "items": {"enum": pairs}, "maxItems": items},
         "avoid": {"type": "array", "items": {"enum": pairs}, "maxItems": items},
-    }
+    })
     if encoding == "code":
         props["vary"] = {"type": "array", "items": {"type": "string", "pattern": space.ncode_pattern()},
                          "maxItems": BRIEF_MAX_VARY}
