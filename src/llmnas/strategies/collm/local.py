@@ -90,7 +90,6 @@ def stats_block(trials: Sequence[Trial], space: SearchSpace, higher: bool = True
         rows = [r for r in rows if id(r) in keep]
     else:
         hidden = 0
-    pos = {d.name: i for i, d in enumerate(space.decisions)}
     if compact:
         lines = [f"Mean {signal} per option over the {n} evaluated architectures, best first, with counts "
                  "(options not used yet are left out):"]
@@ -100,17 +99,12 @@ def stats_block(trials: Sequence[Trial], space: SearchSpace, higher: bool = True
             sep = ": " if any(_numeric(s.option) for s in r) else " "  # "5: 71.2 (4)", not "5 71.2 (4)"
             lines.append(f"- {r[0].decision}: "
                          + ", ".join(f"{s.option}{sep}{_num(s.mean)} ({s.count})" for s in used))
-        if hidden:
-            lines.append(f"({hidden} more decisions with a narrower spread of means are not shown)")
-        return "\n".join(lines)
-    lines = [f"Per-option statistics over the {n} evaluated architectures (option: mean / best signal, count):"]
-    for r in rows:
-        d = space.decisions[pos[r[0].decision]]
-        parts = []
-        for j, s in enumerate(r):
-            name = f"{j}={s.option}"
-            parts.append(f"{name} -" if s.count == 0 else f"{name} {_num(s.mean)}/{_num(s.best)} ({s.count})")
-        lines.append(f"- {d.name}: " + "; ".join(parts))
+    else:
+        lines = [f"Per-option statistics over the {n} evaluated architectures (option: mean / best signal, count):"]
+        for r in rows:
+            parts = [f"{j}={s.option} " + (f"{_num(s.mean)}/{_num(s.best)} ({s.count})" if s.count else "-")
+                     for j, s in enumerate(r)]
+            lines.append(f"- {r[0].decision}: " + "; ".join(parts))
     if hidden:
         lines.append(f"({hidden} more decisions with a narrower spread of means are not shown)")
     return "\n".join(lines)
