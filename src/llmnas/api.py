@@ -109,6 +109,7 @@ class Run:
             run_info={"constraints": cfg.constraints, "signal": problem.evaluator.signal_name,
                       "higher_is_better": problem.evaluator.higher_is_better, "budget": cfg.budget,
                       "dataset": cfg.dataset, "target": cfg.target, "over_budget": cfg.over_budget},
+            peek_signal=_table_peek(strategy_cls, problem),
         )
         self.strategy = strategy_cls(ctx, settings)
         from .executors import make_executor
@@ -140,6 +141,19 @@ class Run:
     def summary(self) -> RunSummary:
         study = self.store.get_study(self.study.name)
         return summarize(self.store, study)
+
+
+def _table_peek(strategy_cls: type[Strategy], problem: Problem):  # type: ignore[no-untyped-def]
+    """The table lookup a ceiling strategy reads (None for every other strategy)."""
+    if not strategy_cls.peeks_at_table:
+        return None
+    ev = problem.evaluator
+    if not ev.lookup:
+        raise ConfigError(f"strategy {strategy_cls.name!r} reads the table's signal of every candidate (a ceiling, "
+                          "not a search method), so it runs only on tabular spaces (e.g. nb201, nb301, nb-macro, "
+                          "transnas-micro, a --table CSV); this space evaluates by training or a supernet")
+    sign = 1.0 if ev.higher_is_better else -1.0
+    return lambda arch: sign * float(ev.evaluate(arch).signal)
 
 
 def _interrupted_round(store: Store, study: StudyInfo) -> int | None:

@@ -360,7 +360,7 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
     head += ["wall s/run", "ms/evaluation"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
-        cells = [r["strategy"] + (" !" if r["short"] else ""), str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
+        cells = [r["strategy"] + (" !" if r["short"] else "") + (" ^" if peeks(r["strategy"]) else ""), str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
                  f"{r['evaluated_mean']:g}", r["stop"],
                  mean_std(r["test_mean"], r["test_std"]), fixed(r["val_mean"], r["val_std"]),
                  mean_std(r["best_test_mean"], r["best_test_std"])]
@@ -374,8 +374,25 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
             cells.append(_pct(r.get("listed_share", math.nan)))
         cells += [f"{r['wall_s_mean']:.3f}", ms_per_evaluation(r)]
         lines.append("| " + " | ".join(cells) + " |")
-    notes = [n for n in (REFERENCE_NOTE if "reference" in head else None, short_note(table)) if n]
+    notes = [n for n in (REFERENCE_NOTE if "reference" in head else None, short_note(table),
+                         CEILING_NOTE if any(peeks(r["strategy"]) for r in table) else None) if n]
     return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
+
+
+#: printed under a table with a ceiling row (a strategy that reads the table before evaluating)
+CEILING_NOTE = ("rows marked ^ read the table's signal of every candidate before choosing: a ceiling for the "
+                "strategies on the same loop, not a search method")
+
+
+def peeks(label: str) -> bool:
+    """Whether a bench row's strategy (``name`` or ``name@variant``) reads the table (a ceiling)."""
+    from .errors import ConfigError
+    from .strategies import STRATEGIES
+
+    try:
+        return STRATEGIES.get(label.partition("@")[0]).peeks_at_table
+    except ConfigError:  # a row of a strategy no longer registered, read back from an old bench
+        return False
 
 
 def ms_per_evaluation(r: dict[str, Any]) -> str:

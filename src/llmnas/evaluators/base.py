@@ -34,6 +34,8 @@ class Evaluator(ABC):
     signal_name: str = "signal"
     report_name: str = "report"
     higher_is_better: bool = True
+    #: evaluate() is a free, side-effect-free lookup of measured figures (a benchmark table)
+    lookup: bool = False
 
     @abstractmethod
     def evaluate(self, arch: Arch) -> Result:

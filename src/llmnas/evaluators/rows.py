@@ -25,6 +25,7 @@ class RowTableEvaluator(Evaluator):
     errors). Used by user CSV tables (:class:`TableEvaluator`) and the packaged benchmark tables
     (:class:`~llmnas.spaces.tables.tables.BenchTableEvaluator`)."""
 
+    lookup = True
     space: "SearchSpace"
     _rows: dict[tuple[int, ...], int]
     _metrics: dict[str, list[float]]

@@ -23,6 +23,7 @@ SIGNALS = ("val_200", "val_12")
 class NB201Evaluator(Evaluator):
     report_name = "test_200"
     higher_is_better = True
+    lookup = True
 
     def __init__(self, space: NB201Space, dataset: str = "cifar10", signal: str = "val_200") -> None:
         if dataset not in DATASETS:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, Callable, ClassVar, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -57,6 +57,10 @@ class StrategyContext:
     llm: Any = None  # an llmnas.llm.LLMClient for LLM strategies
     seed: int = 0
     run_info: dict[str, Any] | None = None  # evaluator/constraint facts for prompts
+    #: the table's search signal of an architecture, read without an evaluation; given only to a
+    #: strategy that declares ``peeks_at_table`` (a ceiling such as ``lmsearcher-oracle``, never a
+    #: search method) and only on a tabular evaluator
+    peek_signal: Callable[[Arch], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class Strategy(ABC):
     requires: ClassVar[frozenset[str]] = frozenset()
     Settings: ClassVar[type[StrategySettings]] = StrategySettings
     uses_llm: ClassVar[bool] = False
+    #: reads the table's signal of unevaluated architectures (an upper bound, not a search method)
+    peeks_at_table: ClassVar[bool] = False
     #: Proposals per ask the runner requests (LLM strategies propose batches).
     batch_size: int = 1
 

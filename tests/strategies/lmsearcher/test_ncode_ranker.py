@@ -123,10 +123,11 @@ def test_the_shipped_ranker_never_answers_outside_the_pool():
 
 def test_lmsearcher_ncode_runs_with_every_pick_from_its_pool(tmp_path):
     space = NB201Space()
-    for pool_size in (10, 50):
+    for pool_size in (10, None):  # None: the strategy's default pool, 50
         path = tmp_path / f"n{pool_size}.sqlite"
         summary = search(store=path, strategy="lmsearcher-ncode", budget=25, seed=0, dataset="cifar100",
-                         strategy_options={"pool_size": pool_size})
+                         strategy_options={"pool_size": pool_size} if pool_size else {})
+        pool_size = pool_size or 50
         assert summary.n_evaluated == 25
         with Store(path) as st:
             trials = st.trials(st.get_study(None).id)

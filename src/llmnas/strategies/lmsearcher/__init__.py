@@ -4,8 +4,9 @@
 ``sampler.py``, ``make_data.py``), the NCode ranker model (``ncode_*``), LoRA fine-tuning of an
 LLM ranker (``finetune/``) and the ``llmnas lmsearcher`` command group (``cli.py``).
 
-Importing this package registers the strategies ``lmsearcher``, ``lmsearcher-closest`` and
-``lmsearcher-additive``.
+Importing this package registers the strategies ``lmsearcher``, ``lmsearcher-closest``,
+``lmsearcher-additive``, ``lmsearcher-ncode`` and the ceiling ``lmsearcher-oracle`` (reads the
+table: an upper bound for every ranker on the loop, not a search method).
 """
 
 from .strategy import LMSearcher, LMSearcherSettings  # noqa: F401  (registers the strategies)
