@@ -57,3 +57,17 @@ def test_the_ceiling_refuses_an_evaluator_that_is_not_a_table(tmp_path, monkeypa
         search(store=tmp_path / "f.sqlite", space=str(space), strategy="lmsearcher-oracle", budget=10)
     s = search(store=tmp_path / "g.sqlite", space=str(space), strategy="lmsearcher-closest", budget=10)
     assert s.n_evaluated == 10
+
+
+def test_bench_marks_the_ceiling_rows(tmp_path):
+    from llmnas.bench import CEILING_NOTE, aggregate, execute, markdown_table, plan
+
+    tasks = plan(["lmsearcher-closest", "lmsearcher-oracle"], ["cifar100"], [30], [0, 1], {"space": "nb201"}, tmp_path)
+    table = aggregate(execute(tasks, workers=1))
+    md = markdown_table(table)
+    rows = {line.split("|")[1].strip(): line for line in md.splitlines() if line.startswith("| lmsearcher")}
+    assert set(rows) == {"lmsearcher-closest", "lmsearcher-oracle ^"}
+    assert CEILING_NOTE in md
+    by = {r["strategy"]: r for r in table}
+    assert by["lmsearcher-oracle"]["val_mean"] >= by["lmsearcher-closest"]["val_mean"]
+    assert CEILING_NOTE not in markdown_table([by["lmsearcher-closest"]])
