@@ -23,6 +23,15 @@ def _split(value: Optional[str]) -> Optional[list[str]]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _int_list(value: str, flag: str) -> list[int]:
+    from ...errors import ConfigError
+
+    try:
+        return [int(v) for v in _split(value) or []]
+    except ValueError:
+        raise ConfigError(f"{flag} {value!r}: give whole numbers separated by commas, e.g. 10,10,50") from None
+
+
 @app.command("make-data")
 def make_data_cmd(
     out: str = typer.Option(..., "--out", help="JSONL file to write (chat messages + meta per line)."),
@@ -44,6 +53,15 @@ def make_data_cmd(
     p_drop: float = typer.Option(0.3, "--p-drop", help="Probability that pruning drops an option."),
     fmt: str = typer.Option("chat", "--format", help="chat (messages for an LLM ranker) or ncode "
                             "(history and pool with signals, for the NCode ranker model)."),
+    search_samples: int = typer.Option(
+        0, "--search-samples", help="With --format ncode: this many more steps from the search loop itself (warm-up, "
+        "then pools of unvisited random cells of the whole table, best of each pool picked), after the sampler's."),
+    search_pools: str = typer.Option("10,10,50", "--search-pools",
+                                     help="Pool sizes of those search steps, cycled by trajectory."),
+    search_budget: int = typer.Option(100, "--search-budget", help="Evaluations per search trajectory (5 warm-up)."),
+    search_exclude: Optional[str] = typer.Option(
+        None, "--search-exclude", help="Comma list of tables to leave out of the search steps only, e.g. nb201 "
+        "(its whole-space codes are the same cells as the held-out NB-201 tables')."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Training data by pruning-based subspace sampling over the packaged benchmark tables."""
@@ -55,15 +73,20 @@ def make_data_cmd(
     console, err = Console(), Console(stderr=True)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet)
+    pools = _int_list(search_pools, "--search-pools")
     with progress:
-        task = progress.add_task("samples", total=samples)
+        task = progress.add_task("samples", total=samples + search_samples)
         result = make_data(out, samples, seed, _split(benchmarks), _split(exclude), settings,
-                           on_sample=lambda _key: progress.advance(task), fmt=fmt)
-    table = Table(title=f"{sum(result.counts.values())} samples written to {result.path}")
+                           on_sample=lambda _key: progress.advance(task), fmt=fmt, search_samples=search_samples,
+                           search_pools=pools, search_budget=search_budget, search_exclude=_split(search_exclude))
+    table = Table(title=f"{sum(result.counts.values()) + sum(result.search_counts.values())} samples written to {result.path}")
     for col in ("benchmark:dataset", "samples", "trajectories"):
         table.add_column(col)
+    if result.search_counts:
+        table.add_column("search steps")
     for key, n in result.counts.items():
-        table.add_row(key, str(n), str(result.trajectories[key]))
+        extra = [str(result.search_counts.get(key, 0))] if result.search_counts else []
+        table.add_row(key, str(n), str(result.trajectories[key]), *extra)
     console.print(table)
     if result.unpruned:
         console.print(f"{result.unpruned} trajectories used the whole space (no subspace held enough rows)")

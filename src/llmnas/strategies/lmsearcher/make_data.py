@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from ...errors import ConfigError
 from ...seeding import child_rng
 from .sampler import FORMATS, SamplerSettings, trajectory
+from .search_steps import DEFAULT_BUDGET, DEFAULT_POOLS, DEFAULT_WARMUP, search_steps
+from .search_steps import check as check_search
 from .sources import Source, load_source, select
 
 
@@ -38,6 +40,7 @@ class MakeDataResult:
     counts: dict[str, int]  # per "benchmark:dataset"
     trajectories: dict[str, int]
     unpruned: int  # trajectories that fell back to the whole space
+    search_counts: dict[str, int] = field(default_factory=dict)  # steps from the search loop, per table
 
 
 def _turns(sources: list[Source]) -> list[Source]:
@@ -55,11 +58,16 @@ def _turns(sources: list[Source]) -> list[Source]:
 
 def make_data(out: str | Path, samples: int, seed: int = 0, benchmarks: list[str] | None = None,
               exclude: list[str] | None = None, settings: SamplerSettings | None = None,
-              on_sample: Callable[[str], None] | None = None, fmt: str = "chat") -> MakeDataResult:
+              on_sample: Callable[[str], None] | None = None, fmt: str = "chat", search_samples: int = 0,
+              search_pools: Sequence[int] = DEFAULT_POOLS, search_budget: int = DEFAULT_BUDGET,
+              search_exclude: list[str] | None = None) -> MakeDataResult:
     """Write ``samples`` training samples to ``out`` (JSONL); returns the counts.
 
     ``fmt``: ``chat`` (messages for an LLM) or ``ncode`` (history, pool with their signals and
-    the label, for the NCode ranker model; see :func:`llmnas.strategies.lmsearcher.sampler.trajectory`)."""
+    the label, for the NCode ranker model; see :func:`llmnas.strategies.lmsearcher.sampler.trajectory`).
+    ``search_samples`` (ncode only): that many more steps after them, from the search loop itself
+    on the whole tables (:mod:`llmnas.strategies.lmsearcher.search_steps`), minus ``search_exclude``
+    (e.g. ``nb201``: no whole-space NB-201 codes, whose cells recur in the held-out NB-201 tables)."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if samples < 1:
@@ -71,8 +79,20 @@ def make_data(out: str | Path, samples: int, seed: int = 0, benchmarks: list[str
         raise ConfigError("--steps, --max-history and --min-history must be at least 1")
     if not (0.0 <= s.p_fix < 1.0 and 0.0 <= s.p_drop < 1.0):
         raise ConfigError("--p-fix and --p-drop must lie in [0, 1)")
+    if search_samples < 0:
+        raise ConfigError(f"--search-samples must be at least 0 (got {search_samples})")
+    if search_samples and fmt != "ncode":
+        raise ConfigError("--search-samples writes steps for the NCode ranker model; use it with --format ncode")
     pairs = select(benchmarks, exclude)
     sources = [load_source(b, d) for b, d in pairs]
+    searched = sources
+    if search_samples:
+        if search_exclude:
+            dropped = set(select(search_exclude, None))
+            searched = [src for src in sources if (src.benchmark, src.dataset) not in dropped]
+            if not searched:
+                raise ConfigError(f"--search-exclude {','.join(search_exclude)} leaves no table for the search steps")
+        check_search(search_pools, search_budget, DEFAULT_WARMUP, searched)
     rngs = {src.key: child_rng(seed, f"lmsearcher-data:{src.key}") for src in sources}
     counts = {src.key: 0 for src in sources}
     trajs = {src.key: 0 for src in sources}
@@ -102,8 +122,17 @@ def make_data(out: str | Path, samples: int, seed: int = 0, benchmarks: list[str
                     progressed = progressed or written > n_before
                 if not progressed:
                     raise ConfigError("the selected tables are too small to make a sample; lower --pool-size")
+            search_counts = {src.key: 0 for src in searched} if search_samples else {}
+            if search_samples:
+                for n, (key, line) in enumerate(search_steps(_turns(searched), seed, search_pools, search_budget)):
+                    if n >= search_samples:
+                        break
+                    fh.write(line + "\n")
+                    search_counts[key] += 1
+                    if on_sample is not None:
+                        on_sample(key)
         os.replace(tmp, out)
     finally:
         if tmp.exists():
             tmp.unlink()
-    return MakeDataResult(out, counts, trajs, unpruned)
+    return MakeDataResult(out, counts, trajs, unpruned, search_counts)

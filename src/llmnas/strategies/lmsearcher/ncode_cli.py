@@ -56,9 +56,12 @@ def rank_probe_cmd(
                                   "none to skip."),
     llm_steps: int = typer.Option(100, "--llm-steps", help="Steps per table for the LLM (about 1 s each on a CPU)."),
     json_out: Optional[str] = typer.Option(None, "--json", help="Also write the rows as JSON here."),
+    steps_from: str = typer.Option("sampler", "--steps-from",
+                                   help="sampler (the training data's pruned-subspace steps) or search (the search "
+                                   "loop's own steps on the whole table: 95 per search of 100, a perfect ranker acting)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Mean true rank of each ranker's pick among the pool on held-out sampler steps (1 = best)."""
+    """Mean true rank of each ranker's pick among the pool on held-out steps (1 = best)."""
     import json as _json
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -94,11 +97,11 @@ def rank_probe_cmd(
         with progress:
             task = progress.add_task("rank probe", total=total)
             rows = run_probe(names, steps, seed, rankers, limits,
-                             on_step=lambda _t, _r: progress.advance(task))
+                             on_step=lambda _t, _r: progress.advance(task), kind=steps_from)
     finally:
         if client is not None:
             client.close()
-    table = Table(title=f"rank probe: {steps} held-out steps per table, seed {seed}, pool of 10 "
+    table = Table(title=f"rank probe: {steps} held-out {steps_from} steps per table, seed {seed}, pool of 10 "
                   "(mean true rank of the pick; random about 5.5, oracle 1.0)")
     for col in ("table", "ranker", "steps", "mean rank", "± SE", "top-1", "mean regret", "ms / step"):
         table.add_column(col, no_wrap=col in ("table", "ranker"))

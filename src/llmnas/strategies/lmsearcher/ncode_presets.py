@@ -31,6 +31,11 @@ class NCodePreset:
                  f"--seed {self.data['seed']}"]
         if self.data.get("exclude"):
             parts.append(f"--exclude {','.join(self.data['exclude'])}")
+        if self.data.get("search_samples"):
+            parts.append(f"--search-samples {self.data['search_samples']} "
+                         f"--search-pools {','.join(map(str, self.data['search_pools']))}")
+            if self.data.get("search_exclude"):
+                parts.append(f"--search-exclude {','.join(self.data['search_exclude'])}")
         return " ".join(parts)
 
     def sources(self) -> list[str]:
@@ -67,5 +72,8 @@ def prepare_ncode(preset: NCodePreset, out: str, overrides: dict[str, Any],
     if not data.is_file():
         data.parent.mkdir(parents=True, exist_ok=True)
         make_data(data, int(preset.data["samples"]), int(preset.data["seed"]),
-                  exclude=list(preset.data.get("exclude", [])), on_sample=on_sample, fmt="ncode")
+                  exclude=list(preset.data.get("exclude", [])), on_sample=on_sample, fmt="ncode",
+                  search_samples=int(preset.data.get("search_samples", 0)),
+                  search_pools=tuple(preset.data.get("search_pools", (10, 10, 50))),
+                  search_exclude=list(preset.data.get("search_exclude", [])) or None)
     return make_ncode_config(**{**preset.train, **overrides, "data": str(data), "out": out})

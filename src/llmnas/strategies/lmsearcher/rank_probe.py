@@ -64,14 +64,36 @@ class RankerRow:
         return float(np.std(self.ranks, ddof=1) / math.sqrt(self.n)) if self.n > 1 else math.nan
 
 
-def probe_steps(table: str, n: int, seed: int, pool_size: int = lp.DEFAULT_POOL_SIZE) -> list[ProbeStep]:
-    """``n`` steps of the training-data sampler on one table (``benchmark:dataset``)."""
+STEP_KINDS = ("sampler", "search")
+
+
+def probe_steps(table: str, n: int, seed: int, pool_size: int = lp.DEFAULT_POOL_SIZE,
+                kind: str = "sampler") -> list[ProbeStep]:
+    """``n`` steps on one table (``benchmark:dataset``): of the training-data sampler (pruned
+    subspaces, re-indexed codes), or of the search loop itself (``kind="search"``: warm-up and
+    earlier picks as history, pools of unvisited cells of the whole space, whole-space codes;
+    :mod:`~llmnas.strategies.lmsearcher.search_steps`, a perfect ranker acting)."""
+    from ...errors import ConfigError
+
     pairs = select([table], None)
     if len(pairs) != 1:
-        from ...errors import ConfigError
-
         raise ConfigError(f"--tables {table!r}: name one benchmark:dataset (e.g. nb201:cifar100)")
+    if kind not in STEP_KINDS:
+        raise ConfigError(f"--steps-from {kind!r}: choose one of {', '.join(STEP_KINDS)}")
     src = load_source(*pairs[0])
+    if kind == "search":
+        import json
+
+        from .search_steps import search_steps
+
+        out = []
+        for _key, line in search_steps([src], seed, pools=(pool_size,)):
+            if len(out) >= n:
+                break
+            rec = json.loads(line)
+            out.append(ProbeStep([(c, float(v)) for c, v in rec["history"]], [c for c, _ in rec["pool"]],
+                                 np.array([v for _, v in rec["pool"]], dtype=np.float64)))
+        return out
     settings = SamplerSettings(pool_size=pool_size)
     rng = child_rng(seed, f"rank-probe:{src.key}")
     out: list[ProbeStep] = []
@@ -102,11 +124,12 @@ def pick_additive(step: ProbeStep) -> int:
 
 def run_probe(tables: Sequence[str], n: int, seed: int, rankers: dict[str, Callable[[ProbeStep], int]],
               limits: dict[str, int] | None = None, on_step: Callable[[str, str], None] | None = None,
-              ) -> list[RankerRow]:
-    """One row per (table, ranker); ``limits`` caps the steps of a slow ranker (its first ones)."""
+              kind: str = "sampler") -> list[RankerRow]:
+    """One row per (table, ranker); ``limits`` caps the steps of a slow ranker (its first ones);
+    ``kind``: the steps' origin (:func:`probe_steps`)."""
     rows: list[RankerRow] = []
     for table in tables:
-        steps = probe_steps(table, n, seed)
+        steps = probe_steps(table, n, seed, kind=kind)
         random_row = RankerRow(table, "random (exact expectation)")
         for s in steps:
             ranks = [s.rank_of(i) for i in range(len(s.pool))]
