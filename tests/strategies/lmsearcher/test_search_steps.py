@@ -101,3 +101,15 @@ def test_rank_probe_on_search_steps(cli):
     assert rows["oracle"].mean_rank() == 1.0 and 1.0 < rows["closest"].mean_rank() < 5.5
     with pytest.raises(ConfigError, match="--steps-from 'x'"):
         probe_steps("nb201:cifar100", 5, 1, kind="x")
+
+
+def test_the_packaged_model_ranks_held_out_search_steps_better_than_the_baselines():
+    pytest.importorskip("torch")
+    from llmnas.strategies.lmsearcher.ncode_ranker import load_ncode_ranker
+    from llmnas.strategies.lmsearcher.rank_probe import pick_additive, pick_closest, run_probe
+
+    model = load_ncode_ranker("ncode-ranker")
+    rows = {r.ranker: r for r in run_probe(["nb201:cifar100"], 190, 1, {
+        "ncode": lambda s: model.choose(s.history, s.pool), "closest": pick_closest, "additive": pick_additive},
+        kind="search")}
+    assert rows["ncode"].mean_rank() < 2.0 < rows["additive"].mean_rank() and rows["closest"].mean_rank() > 2.5

@@ -2,9 +2,11 @@
 
 ``ncode-ranker`` is the recipe of the model inside the package (``--option ranker=ncode``,
 strategy ``lmsearcher-ncode``): ``make-data --format ncode`` over every packaged table except
-NAS-Bench-201 CIFAR-100 and ImageNet16-120 (held out for the benchmark and the rank probe),
-then the training settings below. ``ncode-ranker-no-transnas-micro`` is the same with
-TransNAS-Bench-101 micro left out too, for the cross-space comparison.
+NAS-Bench-201 CIFAR-100 and ImageNet16-120 (held out for the benchmark and the rank probe), 40,000
+pruned-subspace steps then 39,900 search-loop steps (``--search-samples``), then the training
+settings below. ``ncode-ranker-no-transnas-micro`` is the same with TransNAS-Bench-101 micro left
+out too, for the cross-space comparison; ``ncode-ranker-no-nb201-search`` leaves the NB-201
+search-loop steps out (the control); ``ncode-ranker-v1`` is the first packaged model's recipe.
 """
 
 from __future__ import annotations
@@ -44,16 +46,26 @@ class NCodePreset:
         return [f"{b}:{d}" for b, d in select(None, list(self.data.get("exclude", [])))]
 
 
-_TRAIN = {"steps": 1500, "batch": 32, "lr": 1e-3, "warmup": 0.05, "weight_decay": 0.01, "bin_weight": 1.0,
+_TRAIN = {"steps": 3000, "batch": 32, "lr": 1e-3, "warmup": 0.05, "weight_decay": 0.01, "bin_weight": 1.0,
           "d_model": 128, "layers": 4, "heads": 8, "ff": 512, "bins": 32, "max_history": 128, "max_len": 40,
           "val_examples": 500, "seed": 0, "checkpoint_every": 50}
+#: the search-loop steps beside the sampler's (search_steps.py): 420 searches of 100, pools 10, 10, 50
+_SEARCH = {"search_samples": 39900, "search_pools": [10, 10, 50]}
 
 NCODE_PRESETS: dict[str, NCodePreset] = {p.name: p for p in (
-    NCodePreset("ncode-ranker", "the packaged NCode ranker model; NB201 CIFAR-100 and ImageNet16-120 held out",
-                {"samples": 40000, "seed": 0, "exclude": HELD_OUT}, dict(_TRAIN)),
+    NCodePreset("ncode-ranker", "the packaged NCode ranker model (v2: sampler and search-loop steps); NB201 "
+                "CIFAR-100 and ImageNet16-120 held out",
+                {"samples": 40000, "seed": 0, "exclude": HELD_OUT, **_SEARCH}, dict(_TRAIN)),
+    NCodePreset("ncode-ranker-no-nb201-search",
+                "the packaged recipe without NB-201 search-loop steps (no whole-space NB-201 codes: the control "
+                "that shows what the same-space prior adds)",
+                {"samples": 40000, "seed": 0, "exclude": HELD_OUT, **_SEARCH, "search_exclude": ["nb201"]},
+                dict(_TRAIN)),
     NCodePreset("ncode-ranker-no-transnas-micro",
-                "the same recipe with TransNAS-Bench-101 micro held out too (cross-space comparison)",
-                {"samples": 40000, "seed": 0, "exclude": HELD_OUT + ["transnas-micro"]}, dict(_TRAIN)),
+                "the packaged recipe with TransNAS-Bench-101 micro held out too (cross-space comparison)",
+                {"samples": 40000, "seed": 0, "exclude": HELD_OUT + ["transnas-micro"], **_SEARCH}, dict(_TRAIN)),
+    NCodePreset("ncode-ranker-v1", "the first packaged model's recipe: sampler steps only, 1,500 optimiser steps",
+                {"samples": 40000, "seed": 0, "exclude": HELD_OUT}, {**_TRAIN, "steps": 1500}),
 )}
 
 

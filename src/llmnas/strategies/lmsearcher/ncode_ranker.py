@@ -23,7 +23,7 @@ SHIPPED_NAME = "ncode-ranker"
 HEADS = ("pick", "bins")
 SHIPPED_DIR = Path(__file__).with_name("ncode_ranker")
 #: sha256 of the packaged ``ncode_ranker/model.npz`` (checked before loading)
-SHIPPED_SHA256 = "1215c2c17a9bdb0ee7601054f4026a1e8cbb1a781f7efabd9cc0ae8978ec08fd"
+SHIPPED_SHA256 = "c8e922e50fbd270aec904af9c30a1a44b49d0c62f4aef189831284a88af975dc"
 
 
 def _sha256(path: Path) -> str:
