@@ -151,7 +151,8 @@ def _table_peek(strategy_cls: type[Strategy], problem: Problem):  # type: ignore
     if not ev.lookup:
         raise ConfigError(f"strategy {strategy_cls.name!r} reads the table's signal of every candidate (a ceiling, "
                           "not a search method), so it runs only on tabular spaces (e.g. nb201, nb301, nb-macro, "
-                          "transnas-micro, a --table CSV); this space evaluates by training or a supernet")
+                          "transnas-micro, or a YAML space with `type: table`); this space evaluates by training "
+                          "or a supernet")
     sign = 1.0 if ev.higher_is_better else -1.0
     return lambda arch: sign * float(ev.evaluate(arch).signal)
 
