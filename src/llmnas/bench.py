@@ -360,7 +360,8 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
     head += ["wall s/run", "ms/evaluation"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
-        cells = [r["strategy"] + (" !" if r["short"] else "") + (" ^" if peeks(r["strategy"]) else ""), str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
+        name = r["strategy"] + (" !" if r["short"] else "") + (" ^" if peeks(r["strategy"]) else "")
+        cells = [name, str(r["dataset"]), str(r["budget"]), str(r["seeds"]),
                  f"{r['evaluated_mean']:g}", r["stop"],
                  mean_std(r["test_mean"], r["test_std"]), fixed(r["val_mean"], r["val_std"]),
                  mean_std(r["best_test_mean"], r["best_test_std"])]

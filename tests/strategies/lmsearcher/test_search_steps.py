@@ -16,10 +16,10 @@ from llmnas.strategies.lmsearcher.sources import load_source
 
 def _steps(order, n, **kw):
     out = []
-    for i, (key, line) in enumerate(search_steps(order, 0, **kw)):
+    for i, (key, rec) in enumerate(search_steps(order, 0, **kw)):
         if i >= n:
             break
-        out.append((key, json.loads(line)))
+        out.append((key, rec))
     return out
 
 

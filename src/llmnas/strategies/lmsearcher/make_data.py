@@ -124,10 +124,10 @@ def make_data(out: str | Path, samples: int, seed: int = 0, benchmarks: list[str
                     raise ConfigError("the selected tables are too small to make a sample; lower --pool-size")
             search_counts = {src.key: 0 for src in searched} if search_samples else {}
             if search_samples:
-                for n, (key, line) in enumerate(search_steps(_turns(searched), seed, search_pools, search_budget)):
+                for n, (key, rec) in enumerate(search_steps(_turns(searched), seed, search_pools, search_budget)):
                     if n >= search_samples:
                         break
-                    fh.write(line + "\n")
+                    fh.write(json.dumps(rec) + "\n")  # default separators: the packaged v2 model's data file
                     search_counts[key] += 1
                     if on_sample is not None:
                         on_sample(key)

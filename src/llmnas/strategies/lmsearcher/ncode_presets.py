@@ -79,6 +79,7 @@ def prepare_ncode(preset: NCodePreset, out: str, overrides: dict[str, Any],
                   on_sample: Callable[[str], None] | None = None) -> NCodeTrainConfig:
     """Write the preset's data into ``out/data.jsonl`` (unless there) and return its config."""
     from .make_data import make_data
+    from .search_steps import DEFAULT_POOLS
 
     data = Path(out) / "data.jsonl"
     if not data.is_file():
@@ -86,6 +87,6 @@ def prepare_ncode(preset: NCodePreset, out: str, overrides: dict[str, Any],
         make_data(data, int(preset.data["samples"]), int(preset.data["seed"]),
                   exclude=list(preset.data.get("exclude", [])), on_sample=on_sample, fmt="ncode",
                   search_samples=int(preset.data.get("search_samples", 0)),
-                  search_pools=tuple(preset.data.get("search_pools", (10, 10, 50))),
+                  search_pools=tuple(preset.data.get("search_pools", DEFAULT_POOLS)),
                   search_exclude=list(preset.data.get("search_exclude", [])) or None)
     return make_ncode_config(**{**preset.train, **overrides, "data": str(data), "out": out})

@@ -82,15 +82,12 @@ def probe_steps(table: str, n: int, seed: int, pool_size: int = lp.DEFAULT_POOL_
         raise ConfigError(f"--steps-from {kind!r}: choose one of {', '.join(STEP_KINDS)}")
     src = load_source(*pairs[0])
     if kind == "search":
-        import json
-
         from .search_steps import search_steps
 
         out = []
-        for _key, line in search_steps([src], seed, pools=(pool_size,)):
+        for _key, rec in search_steps([src], seed, pools=(pool_size,)):
             if len(out) >= n:
                 break
-            rec = json.loads(line)
             out.append(ProbeStep([(c, float(v)) for c, v in rec["history"]], [c for c, _ in rec["pool"]],
                                  np.array([v for _, v in rec["pool"]], dtype=np.float64)))
         return out

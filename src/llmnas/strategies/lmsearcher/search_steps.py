@@ -9,20 +9,20 @@ cells labelled with its best signal; the picked cell is the label (a perfect ran
 model is needed to make the data and the same seed gives the same file). Pool sizes cycle over
 ``pools`` by trajectory (e.g. 10, 10, 50: two of three trajectories at the paper's 10).
 
-Lines are ncode-format steps (``history``, ``pool`` with signals, ``label``, ``meta``) that
+Steps are ncode-format records (``history``, ``pool`` with signals, ``label``, ``meta``) that
 :func:`~llmnas.strategies.lmsearcher.ncode_train.read_steps` reads like the sampler's;
 ``meta.source`` is ``"on-policy"`` (the loop's own states, not a pruned subspace).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from ...errors import ConfigError
 from ...seeding import child_rng
+from .rankers import oracle
 from .sampler import Subspace
 from .sources import Source
 
@@ -43,8 +43,8 @@ def check(pools: Sequence[int], budget: int, warmup: int, sources: Sequence[Sour
 
 
 def search_steps(order: Sequence[Source], seed: int, pools: Sequence[int] = DEFAULT_POOLS,
-                 budget: int = DEFAULT_BUDGET, warmup: int = DEFAULT_WARMUP) -> Iterator[tuple[str, str]]:
-    """(table key, JSON line) of every step, trajectory ``t`` on table ``order[t % len(order)]``
+                 budget: int = DEFAULT_BUDGET, warmup: int = DEFAULT_WARMUP) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(table key, record) of every step, trajectory ``t`` on table ``order[t % len(order)]``
     with its own random stream (seed, table, t), endlessly; the caller stops."""
     t = 0
     while True:
@@ -68,12 +68,12 @@ def search_steps(order: Sequence[Source], seed: int, pools: Sequence[int] = DEFA
                 if r not in visited and r not in cand:
                     cand.append(r)
             sig = [float(src.signal[r]) for r in cand]
-            label = int(np.argmax(sig))  # the first best on ties, as the sampler's oracle
+            label = oracle(sig)
             rec = {"history": [[code(r), float(src.signal[r])] for r in history],
                    "pool": [[code(r), s] for r, s in zip(cand, sig)], "label": label,
                    "meta": {"benchmark": src.benchmark, "dataset": src.dataset, "trajectory": t, "step": step,
                             "pool_size": pool_size, "format": "ncode", "source": "on-policy"}}
-            yield src.key, json.dumps(rec)
+            yield src.key, rec
             history.append(cand[label])
             visited.add(cand[label])
         t += 1
