@@ -76,7 +76,7 @@ def check(
                                       help="Also time prompt processing on ~N tokens."),
     timeout_s: float = typer.Option(None, "--timeout", help="Per-request timeout in seconds."),
     threads: int = typer.Option(None, "--threads", min=1,
-                                help="Embedded: CPU threads (default: usable cores - 1)."),
+                                help="Embedded: CPU threads (default: the threads rule of docs/llm.md: every usable core on an idle machine, one fewer on a busy one)."),
 ) -> None:
     """Load the model, send one chat and one schema-constrained request, print the speeds."""
     settings = parse_llm_spec(llm, model=llm_model, base_url=llm_base_url,
