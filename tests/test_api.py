@@ -88,3 +88,34 @@ def test_an_llm_section_error_names_the_key() -> None:
         make_config({"strategy": "collm", "llm": {"temprature": 0.2}})
     with pytest.raises(ConfigError, match=r"^config: llm: temperature: "):
         make_config({"strategy": "collm", "llm": {"temperature": "hot"}})
+
+
+def test_a_resumed_run_without_a_model_keeps_the_embedded_model_its_calls_used(tmp_path, monkeypatch):
+    """The default model changed once (the Q4_K_M file, then its Q4_0 form): a study stored with no
+    ``llm`` section resumes on the named model its calls recorded, not on today's default."""
+    import llmnas.llm_wiring as wiring
+    from llmnas.llm import LLMSettings
+    from llmnas.store import Store
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_client(s, store, study_id, resume_from):
+        seen.append(s)
+        raise Stop
+
+    monkeypatch.setattr(wiring, "make_run_client", fake_client)
+    path = tmp_path / "r.sqlite"
+    with pytest.raises(Stop):
+        api.start(make_config({"strategy": "collm", "budget": 4}), path, "s")
+    assert seen[-1] == LLMSettings()  # no calls yet: the default
+    for used, expect in (("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b"),  # a named embedded model: kept
+                         ("gpt-4o-mini", LLMSettings().model)):  # not an embedded name: the default
+        store = Store(path)
+        store.add_llm_call(store.get_study("s").id, 0, {"purpose": "navigator", "model": used, "messages": []})
+        store.close()
+        with pytest.raises(Stop):
+            api.reopen(path, "s")
+        assert seen[-1].model == expect and seen[-1].backend == "embedded"

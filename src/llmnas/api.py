@@ -68,6 +68,19 @@ def resolved_config(cfg: RunConfig, problem: Problem) -> dict[str, Any]:
     return {**data, "resolved": {**problem.describe(), "space_fingerprint": space_fingerprint(problem.space)}}
 
 
+def _pinned_llm_settings(cfg: RunConfig, store: Store, study: StudyInfo) -> Any:
+    """The run's LLM settings; a study whose ``llm`` section names no model keeps the named
+    embedded model its calls used, so a resume after the default model changed does not switch."""
+    settings = cfg.llm_settings()
+    if "model" not in (cfg.llm or {}) and settings.backend == "embedded":
+        from .llm.models import LLM_MODELS
+
+        used = store.last_llm_model(study.id)
+        if used in LLM_MODELS and used != settings.model:
+            settings = settings.model_copy(update={"model": used})
+    return settings
+
+
 def default_study_name(cfg: RunConfig) -> str:
     space = Path(cfg.space).stem if cfg.space.endswith((".yaml", ".yml")) else cfg.space
     parts = [space, cfg.dataset or "", cfg.strategy, f"s{cfg.seed}"]
@@ -102,7 +115,8 @@ class Run:
         if llm is None and strategy_cls.uses_llm:
             from .llm_wiring import make_run_client
 
-            llm, sink = make_run_client(cfg.llm_settings(), store, study.id, _interrupted_step(store, study))
+            llm, sink = make_run_client(_pinned_llm_settings(cfg, store, study), store, study.id,
+                                        _interrupted_step(store, study))
         self.llm = llm
         ctx = StrategyContext(
             space=problem.space, rng=child_rng(cfg.seed, "strategy"), history=self.history, llm=llm, seed=cfg.seed,

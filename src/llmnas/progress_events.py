@@ -8,7 +8,7 @@ someone listens for tokens (:func:`wants_tokens`).
 
 Events, in the order a CoLLM round emits them::
 
-    phase("loading the model", "qwen2.5-coder-0.5b", blocking=True)   # embedded server (once)
+    phase("loading the model", "qwen2.5-coder-0.5b-q4_0", blocking=True)  # embedded server (once)
     phase("Navigator", "writing the strategy")              # ChatClient.chat, by purpose
     tokens(0, 0.0, waiting=True)                            # request sent, prompt being read
     tokens(37, 2.1)                                         # streamed reply so far

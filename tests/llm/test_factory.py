@@ -12,7 +12,7 @@ from llmnas.llm import CallRecord, LLMSettings, make_client, messages_hash, pars
 
 def test_default_is_embedded_qwen() -> None:
     s = parse_llm_spec(None)
-    assert (s.backend, s.model) == ("embedded", "qwen2.5-coder-0.5b")
+    assert (s.backend, s.model) == ("embedded", "qwen2.5-coder-0.5b-q4_0")  # the packaged file as Q4_0
 
 
 @pytest.mark.parametrize("llm, kw, expect", [

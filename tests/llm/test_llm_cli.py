@@ -77,4 +77,4 @@ def test_check_default_model() -> None:
     result = run_cli("llm", "check", timeout=600)
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr[-4000:]}"
     out = result.stdout.replace("┃", "│")
-    assert "qwen2.5-coder-0.5b" in out and "│ yes" in out, out
+    assert "qwen2.5-coder-0.5b-q4_0" in out and "│ yes" in out, out

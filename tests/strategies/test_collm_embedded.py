@@ -125,8 +125,8 @@ def test_compact_collm_keeps_each_role_in_its_cache_slot(tmp_path):
 
 @pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)}")
 def test_compact_feedback_and_no_findings_cost_fewer_tokens_on_the_real_server(tmp_path):
-    """The compact refine turn without findings (``feedback: compact``, ``findings_chars: 0``) against
-    the default on the same search, counted by the real embedded server: fewer prompt tokens per
+    """The compact refine turn without findings (``feedback: compact``, ``findings_chars: 0``, the
+    'local' preset's default) against the full turn with findings on the same search, counted by the real embedded server: fewer prompt tokens per
     refine turn, and the strategy the real model writes has no findings field."""
     import json as _json
 
@@ -135,7 +135,7 @@ def test_compact_feedback_and_no_findings_cost_fewer_tokens_on_the_real_server(t
     from llmnas.llm_wiring import StoreSink
 
     tokens, replies = {}, {}
-    for form, extra in (("compact", {"feedback": "compact", "findings_chars": 0}), ("full", {})):
+    for form, extra in (("compact", {}), ("full", {"feedback": "full", "findings_chars": None})):
         options = dict(n_min=5, n_max=5, max_empty_iterations=2, max_iterations=3, **extra)
         cfg = make_config(dict(strategy="collm", budget=15, seed=0, strategy_options=options))
         store = Store(tmp_path / f"{form}.sqlite")

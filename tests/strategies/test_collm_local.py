@@ -75,7 +75,9 @@ def test_compact_feedback_costs_fewer_characters_than_the_full_one(tmp_path):
         run.run()
         turns[form] = [r.messages[-1]["content"] for r in client.requests if r.purpose == "navigator"][1]
     full, compact = turns["full"], turns["compact"]
-    assert CoLLM.Settings().feedback == "full"  # the default: the compact form searched worse (docs/collm.md §8)
+    # the default preset's form (docs/collm.md §8: as good at 5 seeds, a third less LLM time); others keep full
+    assert CoLLM.Settings().feedback == "compact" and CoLLM.Settings().findings_chars == 0
+    assert CoLLM.Settings(preset="paper").feedback == CoLLM.Settings(preset="compact").feedback == "full"
     assert "Per-option statistics over the 10 evaluated architectures" in full and "| val_200 " in full
     assert "Best so far: val_200" in full and "0=none" in full
     assert "Mean val_200 per option over the 10 evaluated architectures" in compact
@@ -99,6 +101,32 @@ def test_a_state_from_before_the_compact_feedback_resumes_with_the_full_form(tmp
     assert s2.feedback_form == "compact"  # the pinned form wins over anything else
     s2.load_state_dict({k: v for k, v in state.items() if k != "feedback_form"})
     assert s2.feedback_form == "full"  # a state written before the key existed: the form it began with
+
+
+def test_the_local_preset_defaults_to_the_compact_turn_and_pins_its_findings_bound(tmp_path):
+    """The default turn has no findings field; a state written by the earlier default (full turn,
+    no pinned bound) resumes with the findings bound it began with, and a pinned bound wins."""
+    from llmnas.strategies.collm.strategy import LOCAL_FINDINGS_CHARS
+
+    brief = json.dumps({"favour": [], "avoid": [], "vary": [], "explore": "little"})
+    run, _ = make_run(tmp_path, lambda m: brief if "Iteration 0" in m[-1]["content"] else
+                      json.dumps({"candidates": ["333330", "333331", "333332"]}), budget=3,
+                      options={**LOCAL, "n_min": 3, "n_max": 3})
+    run.run()
+    strat = run.strategy
+    assert strat.feedback_form == "compact" and strat.brief_bounds[0] == 0
+    assert "findings" not in strat.nav_schema["properties"]
+    state = json.loads(json.dumps(strat.state_dict()))
+    assert state["findings_chars"] == 0 and state["iteration"] >= 1
+    tokens = strat.nav_tokens
+    old = {k: v for k, v in state.items() if k != "findings_chars"}
+    old["feedback_form"] = "full"  # what the earlier default pinned
+    strat.load_state_dict(old)
+    assert strat.brief_bounds[0] == LOCAL_FINDINGS_CHARS and "findings" in strat.nav_schema["properties"]
+    assert strat.nav_tokens > tokens  # the budget follows the schema
+    strat.load_state_dict(state)
+    assert strat.brief_bounds[0] == 0 and "findings" not in strat.nav_schema["properties"]
+    assert strat.nav_tokens == tokens
 
 
 def test_trie_pattern_matches_exactly_its_codes():
@@ -133,9 +161,10 @@ def test_neighbourhood_is_unvisited_legal_and_within_the_distance():
     assert len(capped) == 30 and set(near) - {"333330"} <= set(capped) | {"333330"}
 
 
-def _brief(vary=("333333",), explore="little", avoid=()) -> str:
-    return json.dumps({"findings": "convs win", "favour": ["edge_0_1=nor_conv_3x3"], "avoid": list(avoid),
-                       "vary": list(vary), "explore": explore})
+def _brief(vary=("333333",), explore="little", avoid=(), findings=None) -> str:
+    """A strategy in the default preset's form (no findings field unless given)."""
+    reply = {"favour": ["edge_0_1=nor_conv_3x3"], "avoid": list(avoid), "vary": list(vary), "explore": explore}
+    return json.dumps(reply if findings is None else {"findings": findings, **reply})
 
 
 def test_local_loop_holds_the_generator_to_the_allowed_set_and_re_asks(tmp_path):
@@ -174,9 +203,9 @@ def test_local_loop_holds_the_generator_to_the_allowed_set_and_re_asks(tmp_path)
     assert (log[0]["duplicate_reply"], log[0]["duplicate_run"], log[0]["new"]) == (2, 0, 4)
     assert log[0]["anchors"] == ["333333"] and log[0]["distance"] == 1
     # the Navigator's refine turn carries the Coordinator's elites and per-option statistics
-    refine = reqs[3].messages[-1]["content"]
-    assert "Best architectures so far" in refine and "Per-option statistics over the 4 evaluated" in refine
-    assert "- edge_0_1: 0=none" in refine
+    refine = reqs[3].messages[-1]["content"]  # the compact turn: per decision the options used, best mean first
+    assert "Best architectures so far" in refine and "Mean val_200 per option over the 4 evaluated" in refine
+    assert "- edge_0_1: nor_conv_3x3 89.9 (4)" in refine
     # and its "vary" field is held to evaluated codes
     vary = reqs[3].schema["properties"]["vary"]["items"]["pattern"]
     done = run.store.trials(run.study.id)[:4]

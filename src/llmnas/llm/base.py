@@ -87,8 +87,9 @@ class LLMSettings(pydantic.BaseModel, extra="forbid"):
     #: a registered back-end (``llm/backends.py``): embedded, openai, replay or a plug-in's
     backend: str = "embedded"
     #: named embedded model (see ``LLM_MODELS``), path to a ``.gguf`` file, or remote model id
-    #: (``auto``: the only model the endpoint lists)
-    model: str = "qwen2.5-coder-0.5b"
+    #: (``auto``: the only model the endpoint lists). The default is the packaged Qwen2.5-Coder-0.5B
+    #: file with its block weights as Q4_0, made on first use (docs/llm.md, "A faster runtime form")
+    model: str = "qwen2.5-coder-0.5b-q4_0"
     base_url: str | None = None
     #: NAME of the environment variable holding the API key; the value is never stored
     api_key_env: str | None = None

@@ -58,7 +58,7 @@ LLM_MODELS: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             name="qwen2.5-coder-0.5b",
-            title="Qwen2.5-Coder-0.5B-Instruct, GGUF Q4_K_M (default)",
+            title="Qwen2.5-Coder-0.5B-Instruct, GGUF Q4_K_M (as packaged; the default is made from it)",
             file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             size=491_400_064,
@@ -69,8 +69,8 @@ LLM_MODELS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="qwen2.5-coder-0.5b-q4_0",
-            title="Qwen2.5-Coder-0.5B-Instruct, the default file with its block weights as Q4_0 "
-                  "(faster on CPU, lossy; made locally)",
+            title="Qwen2.5-Coder-0.5B-Instruct, the packaged file with its block weights as Q4_0 "
+                  "(default: faster on CPU; made locally on first use)",
             file_name="qwen2.5-coder-0.5b-instruct-q4_0-blocks.gguf",
             sha256="4c2f14d33a406322c8365d20ace1000295efd90d705aa09e02e22ea5e490697c",
             size=445_747_200,
@@ -403,9 +403,12 @@ def _assemble(spec: ModelSpec, cache: Path) -> Path:
 def _derive(spec: ModelSpec, cache_dir: str | None, cache: Path) -> Path:
     """Convert the base model's verified file into ``cache/file_name`` (once), checking the sha256."""
     def write(tmp: Path) -> str:
+        from llmnas import progress_events  # noqa: PLC0415
         from llmnas.llm.requantize import requantize  # noqa: PLC0415 (needs gguf)
 
-        requantize(resolve_model(spec.derived_from, cache_dir).path, tmp, spec.recipe)
+        base = resolve_model(spec.derived_from, cache_dir).path
+        progress_events.phase("preparing the model", f"{spec.name}, converted once from {spec.derived_from}")
+        requantize(base, tmp, spec.recipe)
         return _sha256(tmp)
 
     return _make_in_cache(spec, cache, write, lambda digest: (

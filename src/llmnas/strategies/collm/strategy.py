@@ -46,9 +46,10 @@ POOL_PER_ITEM = 20  # first iteration of local mode: random unvisited codes per 
 #: what each preset sets when the field is not given (``preset`` is applied first)
 PRESETS: dict[str, dict[str, Any]] = {
     # not in the paper: NCode answers, the brief strategy, the Coordinator's statistics and
-    # elites, and Generator decoding held to unvisited local edits of the named elites
+    # elites, and Generator decoding held to unvisited local edits of the named elites; the
+    # compact results turn and no free-text findings (a third less LLM time, docs/collm.md §8)
     "local": {"encoding": "code", "navigator_format": "brief", "proposals": "local", "statistics": True,
-              "generator_reasks": 2, "navigator_memory": False},
+              "generator_reasks": 2, "navigator_memory": False, "feedback": "compact", "findings_chars": 0},
     # stop-20 default: compact forms, free proposals
     "compact": {"encoding": "code", "navigator_format": "brief", "proposals": "free", "statistics": False,
                 "generator_reasks": 0},
@@ -72,11 +73,11 @@ class CoLLMSettings(StrategySettings):
         "full", description="the Navigator's results turn: 'full' (every result line labelled; mean/best/count "
         "of every option) or 'compact' (the signal named once; per decision only the options used so far, best "
         "mean first, with mean and count; no separate best line when the elites list shows it: a third fewer "
-        "tokens a turn, but with the 0.5B model it searched worse, docs/collm.md §8; not in the paper)")
+        "tokens a turn; not in the paper); the 'local' preset sets 'compact', docs/collm.md §8")
     findings_chars: Optional[int] = Field(
         None, ge=0, description="length bound of the brief strategy's free-text 'findings' field; 0: no such field "
-        "(the 0.5B model's findings echo its prompt; 25-30 generated tokens a turn); "
-        f"None: {BRIEF_FINDINGS_CHARS}, or {LOCAL_FINDINGS_CHARS} with local proposals")
+        "(the 0.5B model's findings echo its prompt; 25-30 generated tokens a turn; the 'local' preset's "
+        f"value); None: {BRIEF_FINDINGS_CHARS}, or {LOCAL_FINDINGS_CHARS} with local proposals")
     generator: Literal["llm", "random"] = Field(
         "llm", description="'random': the LLM-off control, candidates drawn uniformly from the same allowed set")
     navigator: Literal["llm", "fixed", "stats"] = Field(
@@ -192,19 +193,14 @@ class CoLLM(Strategy):
                        "properties": {"candidates": {"type": "array", "items": item,
                                                      "minItems": s.n_min, "maxItems": s.n_max}}}
         self.gen_tokens = s.generator_max_tokens or int(s.n_max * per_arch * 1.25) + 32
-        self.brief_bounds = (LOCAL_FINDINGS_CHARS, LOCAL_MAX_ITEMS) if s.proposals == "local" else \
+        bounds = (LOCAL_FINDINGS_CHARS, LOCAL_MAX_ITEMS) if s.proposals == "local" else \
             (BRIEF_FINDINGS_CHARS, BRIEF_MAX_ITEMS)
-        if s.findings_chars is not None:
-            self.brief_bounds = (s.findings_chars, self.brief_bounds[1])
-        self.nav_schema = _brief_schema(space, s.encoding, *self.brief_bounds) \
-            if s.navigator_format == "brief" else None
+        self._set_brief_bounds(bounds if s.findings_chars is None else (s.findings_chars, bounds[1]))
         self.hib = bool((ctx.run_info or {}).get("higher_is_better", True))
         self.anchor_codes: list[str] = []  # the elites this iteration's Generator varies
         self.distance = EXPLORE_DISTANCE[s.fixed_explore]
         self.avoid: list[tuple[int, int]] = []  # (decision, option) indices the strategy avoids
         self.favour: list[tuple[int, int]] = []  # ... and favours
-        self.nav_tokens = s.navigator_max_tokens or (
-            _brief_tokens(self.nav_schema) if self.nav_schema else PAPER_NAVIGATOR_TOKENS)
         #: the feedback form this run began with (pinned in the state, so a resume keeps it)
         self.feedback_form: str = s.feedback
         self.iteration = 0  # Generator rounds done (t of Algorithm 1)
@@ -659,6 +655,15 @@ class CoLLM(Strategy):
             return "none yet (no evaluated architecture meets the constraints)"
         return f"{self.facts['signal']} {best.signal:.4g} for {self.arch_text(best.arch)}"
 
+    def _set_brief_bounds(self, bounds: tuple[int, int]) -> None:
+        """The brief strategy's (findings length, items per list), its schema and token budget."""
+        s = self.settings
+        self.brief_bounds = bounds
+        self.nav_schema = _brief_schema(self.ctx.space, s.encoding, *bounds) if s.navigator_format == "brief" \
+            else None
+        self.nav_tokens = s.navigator_max_tokens or (
+            _brief_tokens(self.nav_schema) if self.nav_schema else PAPER_NAVIGATOR_TOKENS)
+
     # ----- state -----------------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "strategy": self.strategy, "feedback": self.feedback,
@@ -667,7 +672,7 @@ class CoLLM(Strategy):
                 "distance": self.distance, "avoid": [list(p) for p in self.avoid],
                 "favour": [list(p) for p in self.favour],
                 "generator": None if self.settings.sillm else self.gen.to_json(),
-                "feedback_form": self.feedback_form}
+                "feedback_form": self.feedback_form, "findings_chars": self.brief_bounds[0]}
 
     def _load(self, state: dict[str, Any]) -> None:
         self.iteration, self.strategy = int(state["iteration"]), state["strategy"]
@@ -682,6 +687,15 @@ class CoLLM(Strategy):
         self.gen = self.nav if state["generator"] is None else Conversation.from_json(state["generator"])
         # a state from before the compact feedback resumes with the form it began with
         self.feedback_form = str(state.get("feedback_form", "full" if self.iteration else self.settings.feedback))
+        # ... and with the findings bound it began with (the 'local' preset's bound changed with the
+        # compact turn: a state without it, past its first turn, had the bound of its proposals)
+        s = self.settings
+        given = s.findings_chars is not None and (s.findings_chars > 0 or self.feedback_form == "compact")
+        old_bound = s.findings_chars if given else (LOCAL_FINDINGS_CHARS if s.proposals == "local" else
+                                                    BRIEF_FINDINGS_CHARS)
+        bound = int(state.get("findings_chars", old_bound if self.iteration else self.brief_bounds[0]))
+        if bound != self.brief_bounds[0]:
+            self._set_brief_bounds((bound, self.brief_bounds[1]))
 
     @classmethod
     def report(cls, state: dict[str, Any]) -> StrategyReport:
