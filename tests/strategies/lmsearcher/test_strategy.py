@@ -36,7 +36,12 @@ def test_warmup_then_one_llm_step_per_query_and_the_answer_is_taken(tmp_path):
         assert t.meta["history_len"] == t.seq and req.schema is None and t.meta["constrained"] is False
         # the search prompt is the shared builder's (make-data uses it too), from the run's history
         assert req.messages == lp.build_messages([(x.key, x.score) for x in trials if x.seq < t.seq], pool,
-                                                 order="chronological")
+                                                 order="chronological", scores="raw", max_history=200)
+    # the history text only grows at its end (raw scores, no cap reached), so the server's prompt
+    # cache keeps all of it; only the candidate list after it is new in each step
+    histories = [req.messages[1]["content"].split(lp.CANDIDATES)[0].rstrip("\n") for req in client.requests]
+    for a, b in zip(histories, histories[1:]):
+        assert b.startswith(a + ",") and len(b) > len(a) + 6
     counts = run.strategy.counts
     assert counts["llm_steps"] == counts["listed_first"] == 7 and counts["fallback"] == 0
     assert listed_share(counts) == 1.0
@@ -113,7 +118,12 @@ def test_unlisted_form_needs_constrained_replies_and_the_default_is_the_listed_f
 
     with pytest.raises(ConfigError, match="candidates=grammar"):
         make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": "off", "candidates": "grammar"})
+    # the default listed form: evaluation order, raw scores, the whole history (its text only grows)
     run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True}, study="a")
+    assert run.strategy.prompt_form() == {"listed": True, "scores": "raw", "max_history": 200}
+    # best first (the paper's order, and make-data's) keeps the paper's normalised scores and 30 entries
+    run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True, "history_order": "best-first"},
+                      study="a2")
     assert run.strategy.prompt_form() == {"listed": True, "scores": "normalised", "max_history": 30}
     run, _ = make_run(tmp_path, pick(lambda c: c[0]), options={"constrained": True, "candidates": "grammar",
                                                                "scores": "normalised", "max_history": 50}, study="b")
@@ -180,7 +190,7 @@ def test_state_is_json_and_counters_survive(tmp_path):
     run2, _ = make_run(tmp_path, pick(lambda c: c[0]), budget=9, options={"constrained": "off"}, study="u")
     run2.strategy.load_state_dict(state)
     assert run2.strategy.counts == run.strategy.counts and run2.strategy.counts["listed_first"] == 4
-    assert state["prompt_form"] == {"listed": True, "scores": "normalised", "max_history": 30}
+    assert state["prompt_form"] == {"listed": True, "scores": "raw", "max_history": 200}
 
 
 def test_a_resumed_run_keeps_its_prompt_form(tmp_path):
@@ -192,7 +202,7 @@ def test_a_resumed_run_keeps_its_prompt_form(tmp_path):
                         study="o")
     assert other.strategy.prompt_form()["listed"] is False
     other.strategy.load_state_dict(state)
-    assert other.strategy.prompt_form() == {"listed": True, "scores": "raw", "max_history": 30}
+    assert other.strategy.prompt_form() == {"listed": True, "scores": "raw", "max_history": 200}
     # a state written before the cached form existed (no prompt_form) resumes with the listed form
     legacy = json.loads(json.dumps(state))
     del legacy["prompt_form"]

@@ -53,9 +53,9 @@ class LMSearcherSettings(StrategySettings):
     warmup: int = Field(5, ge=1, description="uniform random architectures before the first ranking step (paper: 5)")
     pool_size: int = Field(lp.DEFAULT_POOL_SIZE, ge=1, le=100, description="candidates per step (paper: 10)")
     max_history: Optional[int] = Field(
-        None, ge=1, description="evaluated entries shown, the best ones (paper: 200); None: 30 with listed candidates, "
-        "200 with candidates=grammar (the whole history of a 200-query run, so no entry leaves the cached prompt; "
-        "fewer for codes longer than 12 digits, to stay near 4,096 prompt tokens)")
+        None, ge=1, description="evaluated entries shown, the best ones (paper: 200); None: 30 with listed candidates "
+        "and history_order=best-first, else 200 (the whole history of a 200-query run, so no entry leaves the "
+        "cached prompt; fewer for codes longer than 12 digits, to stay near 4,096 prompt tokens)")
     history_order: Literal["chronological", "best-first"] = Field(
         "chronological", description="order of the shown entries: evaluation order (the prompt grows at its end, "
         "so the server's prompt cache reuses it; not in the paper) or best first (the paper's, and what make-data "
@@ -67,8 +67,9 @@ class LMSearcherSettings(StrategySettings):
         "constrained replies; 8x faster on the embedded model, but its picks searched worse there, docs/lmsearcher.md §4.2)")
     scores: Literal["auto", "normalised", "raw"] = Field(
         "auto", description="scores shown min-max normalised over the history (the paper's; earlier entries change "
-        "when a new best or worst arrives) or raw (two decimals; nothing rescales); auto: normalised with listed "
-        "candidates, raw with candidates=grammar")
+        "when a new best or worst arrives, so the server re-reads the prompt from there) or raw (two decimals; "
+        "nothing rescales; not in the paper); auto: normalised with listed candidates in best-first order, else raw "
+        "(docs/lmsearcher.md §6, row 6b)")
     fallback: Literal["closest", "random"] = Field(
         "closest", description="what a step takes when the model names no listed candidate")
     constrained: Union[bool, Literal["auto"]] = Field(
@@ -120,8 +121,10 @@ class LMSearcher(Strategy):
             return dict(self.form)
         s = self.settings
         listed = s.candidates == "listed"
-        scores = s.scores if s.scores != "auto" else ("normalised" if listed else "raw")
-        max_history = s.max_history or (lp.DEFAULT_MAX_HISTORY if listed else self._history_fit())
+        # the paper's form (normalised, 30 best) only where the text is re-sorted anyway: best first
+        paper_form = listed and s.history_order == "best-first"
+        scores = s.scores if s.scores != "auto" else ("normalised" if paper_form else "raw")
+        max_history = s.max_history or (lp.DEFAULT_MAX_HISTORY if paper_form else self._history_fit())
         return {"listed": listed, "scores": scores, "max_history": max_history}
 
     # ----- ask / tell ------------------------------------------------------------------------
