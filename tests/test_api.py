@@ -9,6 +9,25 @@ import llmnas.api as api
 from llmnas.config import make_config
 
 
+class _ClientMade(Exception):
+    """Raised by the stand-in for make_run_client once it has seen the run's LLM settings."""
+
+
+@pytest.fixture
+def client_settings(monkeypatch) -> list:
+    """The LLM settings each run hands to make_run_client (which then stops the run)."""
+    import llmnas.llm_wiring as wiring
+
+    seen: list = []
+
+    def fake_client(s, store, study_id, resume_from):
+        seen.append(s)
+        raise _ClientMade
+
+    monkeypatch.setattr(wiring, "make_run_client", fake_client)
+    return seen
+
+
 @pytest.fixture
 def builds(monkeypatch):
     calls: list[str] = []
@@ -45,10 +64,10 @@ def test_each_way_into_a_run_builds_its_problem_once(tmp_path, builds) -> None:
     assert summary.n_evaluated == 20 and builds == ["nb201"]
 
 
-def test_the_llm_section_is_typed_once_and_that_object_reaches_the_client(tmp_path, monkeypatch) -> None:
+def test_the_llm_section_is_typed_once_and_that_object_reaches_the_client(tmp_path, monkeypatch,
+                                                                           client_settings) -> None:
     """``llm`` is validated into LLMSettings when the config is made; the run's client is built
     from that very object, not from the dict validated a second time."""
-    import llmnas.llm_wiring as wiring
     from llmnas.llm.base import LLMSettings
 
     validated: list[dict] = []
@@ -65,18 +84,9 @@ def test_the_llm_section_is_typed_once_and_that_object_reaches_the_client(tmp_pa
     assert isinstance(settings, LLMSettings) and settings.temperature == 0.3 and len(validated) == 1
     assert cfg.llm == {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m", "temperature": 0.3}
 
-    seen = []
-
-    class Stop(Exception):
-        pass
-
-    def fake_client(s, store, study_id, resume_from):
-        seen.append(s)
-        raise Stop
-
-    monkeypatch.setattr(wiring, "make_run_client", fake_client)
-    with pytest.raises(Stop):
+    with pytest.raises(_ClientMade):
         api.start(cfg, tmp_path / "r.sqlite", "s")
+    seen = client_settings
     assert seen == [settings] and seen[0] is settings and len(validated) == 1
     assert make_config({"strategy": "rea"}).llm_settings() == LLMSettings()  # no section: the defaults
 
@@ -90,25 +100,15 @@ def test_an_llm_section_error_names_the_key() -> None:
         make_config({"strategy": "collm", "llm": {"temperature": "hot"}})
 
 
-def test_a_resumed_run_without_a_model_keeps_the_embedded_model_its_calls_used(tmp_path, monkeypatch):
+def test_a_resumed_run_without_a_model_keeps_the_embedded_model_its_calls_used(tmp_path, client_settings):
     """The default model changed once (the Q4_K_M file, then its Q4_0 form): a study stored with no
     ``llm`` section resumes on the named model its calls recorded, not on today's default."""
-    import llmnas.llm_wiring as wiring
     from llmnas.llm import LLMSettings
     from llmnas.store import Store
 
-    seen = []
-
-    class Stop(Exception):
-        pass
-
-    def fake_client(s, store, study_id, resume_from):
-        seen.append(s)
-        raise Stop
-
-    monkeypatch.setattr(wiring, "make_run_client", fake_client)
+    seen = client_settings
     path = tmp_path / "r.sqlite"
-    with pytest.raises(Stop):
+    with pytest.raises(_ClientMade):
         api.start(make_config({"strategy": "collm", "budget": 4}), path, "s")
     assert seen[-1] == LLMSettings()  # no calls yet: the default
     for used, expect in (("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b"),  # a named embedded model: kept
@@ -116,6 +116,6 @@ def test_a_resumed_run_without_a_model_keeps_the_embedded_model_its_calls_used(t
         store = Store(path)
         store.add_llm_call(store.get_study("s").id, 0, {"purpose": "navigator", "model": used, "messages": []})
         store.close()
-        with pytest.raises(Stop):
+        with pytest.raises(_ClientMade):
             api.reopen(path, "s")
         assert seen[-1].model == expect and seen[-1].backend == "embedded"
