@@ -125,8 +125,8 @@ def test_compact_collm_keeps_each_role_in_its_cache_slot(tmp_path):
 
 @pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)}")
 def test_compact_feedback_and_no_findings_cost_fewer_tokens_on_the_real_server(tmp_path):
-    """The compact refine turn without findings (``feedback: compact``, ``findings_chars: 0``, the
-    'local' preset's default) against the full turn with findings on the same search, counted by the real embedded server: fewer prompt tokens per
+    """The default refine turn (``feedback: compact``, ``findings_chars: 0``, no results list: the
+    'local' preset) against the full turn with findings and the results list on the same search, counted by the real embedded server: fewer prompt tokens per
     refine turn, and the strategy the real model writes has no findings field."""
     import json as _json
 
@@ -135,7 +135,8 @@ def test_compact_feedback_and_no_findings_cost_fewer_tokens_on_the_real_server(t
     from llmnas.llm_wiring import StoreSink
 
     tokens, replies = {}, {}
-    for form, extra in (("compact", {}), ("full", {"feedback": "full", "findings_chars": None})):
+    full_turn = {"feedback": "full", "findings_chars": None, "results_list": True}
+    for form, extra in (("compact", {}), ("full", full_turn)):
         options = dict(n_min=5, n_max=5, max_empty_iterations=2, max_iterations=3, **extra)
         cfg = make_config(dict(strategy="collm", budget=15, seed=0, strategy_options=options))
         store = Store(tmp_path / f"{form}.sqlite")
@@ -155,3 +156,5 @@ def test_compact_feedback_and_no_findings_cost_fewer_tokens_on_the_real_server(t
     assert compact < 0.85 * full, tokens
     assert replies["compact"] and all("findings" not in r for r in replies["compact"])
     assert replies["full"] and all("findings" in r for r in replies["full"])
+    # the lists the real model wrote stay inside their bound (4 a list with local proposals)
+    assert all(len(r["favour"]) <= 4 and len(r["avoid"]) <= 4 for r in replies["compact"] + replies["full"])

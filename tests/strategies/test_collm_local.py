@@ -70,7 +70,8 @@ def test_compact_feedback_costs_fewer_characters_than_the_full_one(tmp_path):
 
     turns = {}
     for form in ("compact", "full"):
-        run, client = make_run(tmp_path / form, script, budget=20, options={**LOCAL, "feedback": form})
+        run, client = make_run(tmp_path / form, script, budget=20,
+                               options={**LOCAL, "feedback": form, "results_list": True})
         assert run.strategy.feedback_form == form
         run.run()
         turns[form] = [r.messages[-1]["content"] for r in client.requests if r.purpose == "navigator"][1]
@@ -127,6 +128,54 @@ def test_the_local_preset_defaults_to_the_compact_turn_and_pins_its_findings_bou
     strat.load_state_dict(state)
     assert strat.brief_bounds[0] == 0 and "findings" not in strat.nav_schema["properties"]
     assert strat.nav_tokens == tokens
+
+
+def test_the_local_preset_lists_no_results_beside_the_statistics_and_pins_its_turn(tmp_path):
+    """The default turn carries the elites and per-option statistics but not the iteration's results
+    one by one (``results_list: false``); ``results_list: true`` gives the list back, and
+    ``strategy_items`` bounds the favour / avoid lists. Both are pinned in the state: a state
+    written before them resumes with the list and four options a list."""
+    from llmnas.strategies.collm.strategy import LOCAL_MAX_ITEMS
+
+    gen = ["333330", "333331", "333332", "333313", "333323", "333303", "333133", "333233", "330333", "303333"]
+
+    def script(messages):
+        last = messages[-1]["content"]
+        if "Iteration 0" in last or last.startswith("Results of iteration"):
+            return _brief()
+        return json.dumps({"candidates": gen})
+
+    turns, schemas = {}, {}
+    for listed in (False, True):
+        run, client = make_run(tmp_path / str(listed), script, budget=20,
+                               options={**LOCAL, **({"results_list": True, "strategy_items": 2} if listed else {})})
+        run.run()
+        navs = [r for r in client.requests if r.purpose == "navigator"]
+        turns[listed], schemas[listed] = navs[1].messages[-1]["content"], navs[1].schema
+        strat = run.strategy
+    plain, listed_turn = turns[False], turns[True]
+    codes = lambda text: re.findall(r"^- (\d{6})\b", text, re.M)
+    assert len(codes(listed_turn)) == 10 + 5 and len(codes(plain)) == 5  # results + elites / elites only
+    assert "Mean val_200 per option over the 10 evaluated architectures" in plain
+    assert "The Generator proposed 10 candidates; 10 were new and valid." in plain
+    assert plain.startswith("Results of iteration 1 (val_200).")
+    assert len(plain) <= len(listed_turn) - 10 * len("- 333330 91.5")  # shorter by at least the ten result lines
+    for listed, items in ((False, LOCAL_MAX_ITEMS), (True, 2)):
+        props = schemas[listed]["properties"]
+        assert props["favour"]["maxItems"] == props["avoid"]["maxItems"] == items
+    assert CoLLM.Settings().strategy_items is None and CoLLM.Settings().results_list is False
+    assert CoLLM.Settings(preset="paper").results_list is True and CoLLM.Settings(preset="paper").strategy_items is None
+    # pinned: the listed run's state keeps its list; a state from before the settings resumes listed, 4 options
+    state = json.loads(json.dumps(strat.state_dict()))
+    assert state["results_list"] is True and state["strategy_items"] == 2
+    tokens = strat.nav_tokens
+    strat.load_state_dict({**state, "results_list": False})
+    assert strat.results_list is False
+    strat.load_state_dict({k: v for k, v in state.items() if k not in ("results_list", "strategy_items")})
+    assert strat.results_list is True and strat.brief_bounds[1] == LOCAL_MAX_ITEMS
+    assert strat.nav_schema["properties"]["favour"]["maxItems"] == LOCAL_MAX_ITEMS and strat.nav_tokens > tokens
+    with pytest.raises(ValueError, match="results_list: false"):
+        CoLLM.Settings(statistics=False, results_list=False)
 
 
 def test_trie_pattern_matches_exactly_its_codes():

@@ -18,7 +18,8 @@ from ...errors import ConfigError
 TEMPLATES = ("navigator_system", "navigator_init", "navigator_refine", "generator_system",
              "navigator_previous", "generator_user", "sillm_system", "sillm_generate", "rank_poc",
              "arch_format_json", "arch_format_code", "reply_format_paper", "reply_format_brief",
-             "generator_local", "sillm_generate_local", "generator_again", "navigator_refine_compact")
+             "generator_local", "sillm_generate_local", "generator_again", "navigator_refine_compact",
+             "navigator_refine_stats")
 
 
 def load(name: str, prompt_dir: str | Path | None = None) -> str:

@@ -47,9 +47,11 @@ POOL_PER_ITEM = 20  # first iteration of local mode: random unvisited codes per 
 PRESETS: dict[str, dict[str, Any]] = {
     # not in the paper: NCode answers, the brief strategy, the Coordinator's statistics and
     # elites, and Generator decoding held to unvisited local edits of the named elites; the
-    # compact results turn and no free-text findings (a third less LLM time, docs/collm.md §8)
+    # compact results turn and no free-text findings (a third less LLM time, docs/collm.md §8); no
+    # list of the latest results beside the statistics (docs/collm.md §8, "Shorter turns")
     "local": {"encoding": "code", "navigator_format": "brief", "proposals": "local", "statistics": True,
-              "generator_reasks": 2, "navigator_memory": False, "feedback": "compact", "findings_chars": 0},
+              "generator_reasks": 2, "navigator_memory": False, "feedback": "compact", "findings_chars": 0,
+              "results_list": False},
     # stop-20 default: compact forms, free proposals
     "compact": {"encoding": "code", "navigator_format": "brief", "proposals": "free", "statistics": False,
                 "generator_reasks": 0},
@@ -78,6 +80,14 @@ class CoLLMSettings(StrategySettings):
         None, ge=0, description="length bound of the brief strategy's free-text 'findings' field; 0: no such field "
         "(the 0.5B model's findings echo its prompt; 25-30 generated tokens a turn; the 'local' preset's "
         f"value); None: {BRIEF_FINDINGS_CHARS}, or {LOCAL_FINDINGS_CHARS} with local proposals")
+    strategy_items: Optional[int] = Field(
+        None, ge=0, le=BRIEF_MAX_ITEMS, description="most options in each of the brief strategy's 'favour' and "
+        f"'avoid' lists; None: {LOCAL_MAX_ITEMS} with local proposals, else {BRIEF_MAX_ITEMS} (an option pair "
+        "costs the 0.5B model ~15 generated tokens; 2 or 3 searched no better at 5 seeds, docs/collm.md §8)")
+    results_list: bool = Field(
+        True, description="the Navigator's refine turn lists the latest iteration's results one by one; the "
+        "'local' preset turns it off, as its elites and per-option statistics carry them (~180 prompt "
+        "tokens a turn on NB201; not in the paper); off needs statistics: true")
     generator: Literal["llm", "random"] = Field(
         "llm", description="'random': the LLM-off control, candidates drawn uniformly from the same allowed set")
     navigator: Literal["llm", "fixed", "stats"] = Field(
@@ -150,6 +160,9 @@ class CoLLMSettings(StrategySettings):
         if (self.generator == "random" or self.navigator != "llm") and self.proposals != "local":
             raise ValueError("the LLM-off controls (generator: random, navigator: fixed) draw from the local "
                              "allowed set; set proposals: local")
+        if not self.results_list and not self.statistics:
+            raise ValueError("results_list: false leaves the Navigator no results to read without the "
+                             "Coordinator's statistics; set statistics: true or results_list: true")
         if self.sillm and (self.generator != "llm" or self.navigator != "llm"):
             raise ValueError("sillm has one LLM for both roles; the LLM-off controls belong to collm")
         if self.sillm and self.generator_memory:
@@ -195,7 +208,8 @@ class CoLLM(Strategy):
         self.gen_tokens = s.generator_max_tokens or int(s.n_max * per_arch * 1.25) + 32
         bounds = (LOCAL_FINDINGS_CHARS, LOCAL_MAX_ITEMS) if s.proposals == "local" else \
             (BRIEF_FINDINGS_CHARS, BRIEF_MAX_ITEMS)
-        self._set_brief_bounds(bounds if s.findings_chars is None else (s.findings_chars, bounds[1]))
+        self._set_brief_bounds((bounds[0] if s.findings_chars is None else s.findings_chars,
+                                bounds[1] if s.strategy_items is None else s.strategy_items))
         self.hib = bool((ctx.run_info or {}).get("higher_is_better", True))
         self.anchor_codes: list[str] = []  # the elites this iteration's Generator varies
         self.distance = EXPLORE_DISTANCE[s.fixed_explore]
@@ -203,6 +217,7 @@ class CoLLM(Strategy):
         self.favour: list[tuple[int, int]] = []  # ... and favours
         #: the feedback form this run began with (pinned in the state, so a resume keeps it)
         self.feedback_form: str = s.feedback
+        self.results_list: bool = s.results_list  # pinned like the feedback form
         self.iteration = 0  # Generator rounds done (t of Algorithm 1)
         self.strategy = ""  # the Navigator's latest strategy S_t
         self.feedback: dict[str, Any] | None = None  # R_t waiting for the Navigator
@@ -355,6 +370,10 @@ class CoLLM(Strategy):
         previous = "" if s.navigator_memory or s.statistics or not self.strategy else \
             "\n" + self._render("navigator_previous", strategy=self.strategy) + "\n"
         counts = counts_line(stats, stats.get("cut", 0), s.report_rejections)
+        if s.statistics and not self.results_list:  # the elites and statistics carry the results
+            best = "" if self.feedback_form == "compact" else f"Best so far: {self._best_line()}\n"
+            return self._render("navigator_refine_stats", iteration=fb["iteration"], counts=counts,
+                                signal=self.facts["signal"], statistics=self._statistics_text(), best=best)
         if self.feedback_form == "compact":
             best = "" if s.statistics else f"Best so far: {self._best_line()}\n"
             return self._render("navigator_refine_compact", iteration=fb["iteration"], counts=counts,
@@ -672,7 +691,8 @@ class CoLLM(Strategy):
                 "distance": self.distance, "avoid": [list(p) for p in self.avoid],
                 "favour": [list(p) for p in self.favour],
                 "generator": None if self.settings.sillm else self.gen.to_json(),
-                "feedback_form": self.feedback_form, "findings_chars": self.brief_bounds[0]}
+                "feedback_form": self.feedback_form, "findings_chars": self.brief_bounds[0],
+                "strategy_items": self.brief_bounds[1], "results_list": self.results_list}
 
     def _load(self, state: dict[str, Any]) -> None:
         self.iteration, self.strategy = int(state["iteration"]), state["strategy"]
@@ -694,8 +714,13 @@ class CoLLM(Strategy):
         old_bound = s.findings_chars if given else (LOCAL_FINDINGS_CHARS if s.proposals == "local" else
                                                     BRIEF_FINDINGS_CHARS)
         bound = int(state.get("findings_chars", old_bound if self.iteration else self.brief_bounds[0]))
-        if bound != self.brief_bounds[0]:
-            self._set_brief_bounds((bound, self.brief_bounds[1]))
+        # ... and with its items per list and results list (states from before these settings had
+        # the items of their proposals and the list)
+        old_items = LOCAL_MAX_ITEMS if s.proposals == "local" else BRIEF_MAX_ITEMS
+        items = int(state.get("strategy_items", old_items if self.iteration else self.brief_bounds[1]))
+        self.results_list = bool(state.get("results_list", True if self.iteration else s.results_list))
+        if (bound, items) != self.brief_bounds:
+            self._set_brief_bounds((bound, items))
 
     @classmethod
     def report(cls, state: dict[str, Any]) -> StrategyReport:
