@@ -165,6 +165,9 @@ def test_the_local_preset_lists_no_results_beside_the_statistics_and_pins_its_tu
         assert props["favour"]["maxItems"] == props["avoid"]["maxItems"] == items
     assert CoLLM.Settings().strategy_items is None and CoLLM.Settings().results_list is False
     assert CoLLM.Settings(preset="paper").results_list is True and CoLLM.Settings(preset="paper").strategy_items is None
+    from llmnas.strategies.collm.strategy import SiLLM
+    assert SiLLM.Settings().results_list is True and CoLLM.Settings(sillm=True).results_list is True
+    assert SiLLM.Settings(results_list=False).results_list is False
     # pinned: the listed run's state keeps its list; a state from before the settings resumes listed, 4 options
     state = json.loads(json.dumps(strat.state_dict()))
     assert state["results_list"] is True and state["strategy_items"] == 2

@@ -148,6 +148,8 @@ class CoLLMSettings(StrategySettings):
                     data["proposals"] = "free"  # local proposals are sets of codes
                     if "generator_reasks" not in given:
                         data["generator_reasks"] = 0
+                if given.get("sillm", cls.model_fields["sillm"].default) and "results_list" not in given:
+                    data["results_list"] = True  # SiLLM keeps the list: measured with it (docs/collm.md §9)
         return data
 
     @model_validator(mode="after")
