@@ -78,6 +78,13 @@ def space(tmp_path):
     return make_space(tmp_path / "sp")
 
 
+def _default_sigint() -> None:
+    """Child set-up for the Ctrl-C tests: the default SIGINT disposition. A shell starts a
+    background job with SIGINT ignored, a child inherits that, and Python then installs no
+    KeyboardInterrupt handler, so the signal these tests send would be dropped."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _search_args(space: Path, out: Path, executor: list[str] = ()) -> list[str]:
     return ["search", "--space", str(space), "--strategy", "rea", "--budget", "40", "--seed", "5", "--batch-size", "4",
             "--out", str(out), "--study", "x", "-q", *executor]
@@ -223,7 +230,8 @@ def test_ctrl_c_during_parallel_evaluation_stops_cleanly_and_resumes(tmp_path, s
     (space.parent / "sleep").write_text("0.3")  # long enough that the run is still going when Ctrl-C lands
     out = tmp_path / "int.sqlite"
     proc = subprocess.Popen([sys.executable, "-m", "llmnas.cli", *_search_args(space, out, ["--executor", "process", "--workers", "2"])],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     deadline = time.time() + 90
     while _ok_count(out) < 6 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.01)
@@ -286,7 +294,7 @@ def _start(tmp_path: Path, space: Path, out: Path, strategy: str, sleep_s: float
         [sys.executable, "-m", "llmnas.cli", "search", "--space", str(space), "--strategy", strategy, "--budget", "90",
          "--seed", "3", "--out", str(out), "--study", "x", "-q"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path), "SLOWTRAIN_S": str(sleep_s)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint,
     )
 
 
